@@ -1,0 +1,1 @@
+package io.leafgate.bench; public final class Bench { public static void main(String[] a) {} }
