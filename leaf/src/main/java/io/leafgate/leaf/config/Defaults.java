@@ -14,6 +14,11 @@ public final class Defaults {
   public static final String STORE_DIR = "data";
 
   public static final int MAX_PAYLOAD = 1024 * 1024;
+  /**
+   * The largest {@code max_payload} leafgate accepts. nats-server only warns above 8 MB; a gateway
+   * with a few hundred MB of heap refuses anything above 64 MB.
+   */
+  public static final int MAX_PAYLOAD_LIMIT = 64 * 1024 * 1024;
   public static final int MAX_CONTROL_LINE = 4096;
   public static final int MAX_CONNECTIONS = 64 * 1024;
   /**
@@ -25,4 +30,10 @@ public final class Defaults {
   public static final Duration PING_INTERVAL = Duration.ofMinutes(2);
   public static final int PING_MAX = 2;
   public static final Duration AUTH_TIMEOUT = Duration.ofSeconds(2);
+
+  /**
+   * A publisher's ack means the message is on flash (fsync per group commit); see DESIGN.md,
+   * "Durability chain".
+   */
+  public static final ServerOptions.SyncMode JETSTREAM_SYNC = ServerOptions.SyncMode.ALWAYS;
 }

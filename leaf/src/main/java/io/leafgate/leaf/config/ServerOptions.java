@@ -3,7 +3,9 @@ package io.leafgate.leaf.config;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The gateway's settings: what the config file and the command line produce, with nats-server's
@@ -29,8 +31,22 @@ public final class ServerOptions {
 
   /** The server name sent in INFO and shown by monitoring; defaults to the server id. */
   public String serverName;
-  /** Where the store and the ports file live. */
+  /**
+   * Where the store and the ports file live ({@code store_dir}, at top level or in
+   * {@code jetstream}).
+   */
   public Path storeDir = Path.of(Defaults.STORE_DIR);
+
+  /** Whether the local JetStream runs; false only when the config says {@code jetstream: disabled}. */
+  public boolean jetStream = true;
+  /** The JetStream domain ({@code jetstream { domain }}), or null for none. */
+  public String jetStreamDomain;
+  /** Bytes that file-backed streams may use ({@code max_file_store}); -1 means no set limit. */
+  public long jetStreamMaxStore = -1;
+  /** Bytes that memory streams may use ({@code max_memory_store}); -1 means no set limit. */
+  public long jetStreamMaxMemory = -1;
+  /** When a commit reaches flash ({@code jetstream { sync }}, leafgate's own key). */
+  public SyncMode jetStreamSync = Defaults.JETSTREAM_SYNC;
 
   public int maxPayload = Defaults.MAX_PAYLOAD;
   public int maxControlLine = Defaults.MAX_CONTROL_LINE;
@@ -50,9 +66,24 @@ public final class ServerOptions {
   /** Multi-user authorization ({@code authorization { users = [...] }}). */
   public List<User> users = new ArrayList<>();
 
+  /**
+   * Blocks whose feature lives in a later module ({@code leafnodes}, {@code uplink}, {@code tls}),
+   * keyed by their canonical lower-case name and kept as parsed, for that module to validate with
+   * {@link ConfigReader}. The loader only checks that each is a map.
+   */
+  public Map<String, ConfigValue> extraBlocks = new LinkedHashMap<>();
+
   /** Whether any form of authentication is configured. */
   public boolean authRequired() {
     return username != null || authToken != null || !users.isEmpty();
+  }
+
+  /** How the store makes a commit durable ({@code jetstream { sync: always | interval }}). */
+  public enum SyncMode {
+    /** Every commit is fsynced before it is acknowledged: nothing acked is lost on power loss. */
+    ALWAYS,
+    /** Commits are flushed to flash periodically: fewer flash writes, a window of loss. */
+    INTERVAL
   }
 
   /** One configured user with optional permissions. */
