@@ -413,6 +413,7 @@ public final class ConfigParser {
 
     private ConfigValue parseArray(int valueLine) {
       int open = line;
+      int arrayStart = pos;
       advance();
       List<ConfigValue> items = new ArrayList<>();
       ConfigValue value = ConfigValue.array(items, file, valueLine);
@@ -437,10 +438,27 @@ public final class ConfigParser {
           needItem = true;
           continue;
         }
+        int itemPos = pos;
+        int itemLine = line;
         ConfigValue item = parseValue(line, "the array item");
         if (item == null) {
           skipArrayJunk();
           continue;
+        }
+        if (looksLikeAKey(item)) {
+          // `key = ...` cannot be an array item: the array was not closed. Give the line back to
+          // the enclosing block so that one missing ']' is one error.
+          error(open, "the array opened on this line is never closed (missing ']')");
+          int nl = text.lastIndexOf('\n', itemPos - 1);
+          if (nl > arrayStart) {
+            pos = nl;
+            line = itemLine - 1;
+          } else {
+            pos = itemPos;
+            line = itemLine;
+            skipToEol();
+          }
+          return value;
         }
         items.add(item);
         needItem = false;
@@ -454,6 +472,20 @@ public final class ConfigParser {
           skipArrayJunk();
         }
       }
+    }
+
+    /** An unquoted word followed by {@code =}, {@code :} or {@code {}: a key, not a value. */
+    private boolean looksLikeAKey(ConfigValue item) {
+      if (item.kind() != ConfigValue.Kind.STRING || item.quoted()) {
+        return false;
+      }
+      int savedPos = pos;
+      int savedLine = line;
+      skipHSpace();
+      int c = peek();
+      pos = savedPos;
+      line = savedLine;
+      return c == '=' || c == '{' || (item.raw().endsWith(":") && c != ',' && c != ']');
     }
 
     private ConfigValue parseDoubleQuoted(int valueLine) {
@@ -511,6 +543,9 @@ public final class ConfigParser {
         }
         advance();
       }
+      if (spansLinesIntoJunk(startLine)) {
+        return unterminated(startPos, startLine, '"');
+      }
       if (badEscape) {
         skipToEol();
         return null;
@@ -538,10 +573,33 @@ public final class ConfigParser {
         advance();
       }
       advance();
+      if (spansLinesIntoJunk(startLine)) {
+        return unterminated(startPos, startLine, '\'');
+      }
       return ConfigValue.string(sb.toString(), true, file, valueLine);
     }
 
-    /** Reports a string that runs to the end of the file and resumes after its first line. */
+    /**
+     * Whether a quoted string that was just closed spans several lines and is followed by
+     * something no value can be followed by. Quoted strings may span lines, as in nats-server,
+     * but this is far more often a missing quote whose string swallowed the lines up to the next
+     * quote; treating it so reports one error on the right line instead of nonsense further on.
+     */
+    private boolean spansLinesIntoJunk(int startLine) {
+      if (line == startLine) {
+        return false;
+      }
+      int savedPos = pos;
+      int savedLine = line;
+      skipHSpace();
+      int c = peek();
+      boolean junk = !(atLineEnd() || c == ',' || c == ';' || c == '}' || c == ']');
+      pos = savedPos;
+      line = savedLine;
+      return junk;
+    }
+
+    /** Reports a string that is never closed and resumes after its first line. */
     private ConfigValue unterminated(int startPos, int startLine, char quote) {
       error(startLine, "the string starting on this line is never closed (missing " + show(quote)
           + ")");
