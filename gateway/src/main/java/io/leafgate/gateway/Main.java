@@ -1,1 +1,151 @@
-package io.leafgate.gateway; public final class Main { public static void main(String[] a) {} }
+package io.leafgate.gateway;
+
+import io.leafgate.leaf.config.ConfigException;
+import io.leafgate.leaf.config.ConfigLoader;
+import io.leafgate.leaf.config.ServerOptions;
+import io.leafgate.leaf.server.ServerIdentity;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.tinylog.Logger;
+import org.tinylog.configuration.Configuration;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The {@code leafgate} command line. */
+@Command(name = "leafgate", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+    description = "Edge leaf-node gateway: a small NATS broker with local JetStream, MQTT and a store-and-forward uplink.",
+    subcommands = {Main.Run.class, Main.Check.class})
+public final class Main implements Callable<Integer> {
+  /** Exit code for a configuration error (EX_CONFIG from sysexits.h). */
+  public static final int EXIT_CONFIG = 78;
+
+  public static void main(String[] args) {
+    int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+    System.exit(code);
+  }
+
+  @Override
+  public Integer call() {
+    CommandLine.usage(this, System.out);
+    return 0;
+  }
+
+  /** Prints the version. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"leafgate " + ServerIdentity.LEAFGATE_VERSION
+          + " (NATS protocol compatible with nats-server " + ServerIdentity.NATS_COMPAT_VERSION + ")"};
+    }
+  }
+
+  /** Options shared by the commands that read a configuration. */
+  static class ConfigOptions {
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Configuration file (nats-server syntax).")
+    Path config;
+
+    @Option(names = {"-a", "--addr", "--net"}, paramLabel = "HOST", description = "Client listener host (default 127.0.0.1).")
+    String host;
+
+    @Option(names = {"-p", "--port"}, paramLabel = "N", description = "Client listener port; -1 picks a free port (default 4222).")
+    Integer port;
+
+    @Option(names = {"-m", "--http_port"}, paramLabel = "N", description = "Monitoring port; -1 picks a free port, 0 turns it off (default 8222).")
+    Integer httpPort;
+
+    @Option(names = {"--mqtt_port"}, paramLabel = "N", description = "MQTT listener port; -1 picks a free port, 0 turns it off (default 1883).")
+    Integer mqttPort;
+
+    @Option(names = {"-n", "--name", "--server_name"}, paramLabel = "NAME", description = "Server name.")
+    String name;
+
+    @Option(names = {"-sd", "--store_dir"}, paramLabel = "DIR", description = "Store directory (default ./data).")
+    Path storeDir;
+
+    /** Loads the file (if any) and applies the flags on top. */
+    ServerOptions load() throws ConfigException {
+      ServerOptions o = config == null ? new ServerOptions() : ConfigLoader.load(config);
+      if (host != null) {
+        o.host = host;
+        o.httpHost = host;
+        o.mqttHost = host;
+      }
+      if (port != null) {
+        o.port = port;
+      }
+      if (httpPort != null) {
+        o.httpPort = httpPort;
+      }
+      if (mqttPort != null) {
+        o.mqttPort = mqttPort;
+      }
+      if (name != null) {
+        o.serverName = name;
+      }
+      if (storeDir != null) {
+        o.storeDir = storeDir;
+      }
+      return o;
+    }
+  }
+
+  /** {@code leafgate run}: starts the gateway and runs until SIGTERM or SIGINT. */
+  @Command(name = "run", mixinStandardHelpOptions = true, description = "Run the gateway.")
+  static final class Run extends ConfigOptions implements Callable<Integer> {
+    @Option(names = {"-D", "--debug"}, description = "Log at debug level.")
+    boolean debug;
+
+    @Option(names = {"-V", "--trace"}, description = "Log at trace level.")
+    boolean trace;
+
+    @Override
+    public Integer call() {
+      Configuration.set("level", trace ? "trace" : debug ? "debug" : "info");
+      ServerOptions o;
+      try {
+        o = load();
+      } catch (ConfigException e) {
+        e.errors().forEach(err -> System.err.println(err));
+        System.err.println("leafgate: " + e.errors().size() + " configuration error(s); nothing was started");
+        return EXIT_CONFIG;
+      }
+      CountDownLatch stop = new CountDownLatch(1);
+      Signals.onTerminate(stop::countDown);
+      Gateway g;
+      try {
+        g = Gateway.start(o);
+      } catch (Exception e) {
+        Logger.error("leafgate could not start: {}", e.getMessage());
+        return 1;
+      }
+      try {
+        stop.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      Logger.info("Stopping on signal");
+      g.close();
+      Logger.info("leafgate stopped");
+      return 0;
+    }
+  }
+
+  /** {@code leafgate check}: validates a configuration file and exits. */
+  @Command(name = "check", mixinStandardHelpOptions = true, description = "Check a configuration file and exit (78 on errors).")
+  static final class Check extends ConfigOptions implements Callable<Integer> {
+    @Override
+    public Integer call() {
+      try {
+        load();
+      } catch (ConfigException e) {
+        e.errors().forEach(err -> System.err.println(err));
+        System.err.println("leafgate: " + e.errors().size() + " configuration error(s)");
+        return EXIT_CONFIG;
+      }
+      System.out.println("configuration is valid");
+      return 0;
+    }
+  }
+}

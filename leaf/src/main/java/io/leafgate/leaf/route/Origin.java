@@ -1,0 +1,9 @@
+package io.leafgate.leaf.route;
+
+/** Where a message or a subscriber comes from. */
+public enum Origin {
+  CLIENT,
+  MQTT,
+  HUB,
+  INTERNAL
+}

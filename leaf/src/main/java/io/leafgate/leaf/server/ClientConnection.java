@@ -1,0 +1,710 @@
+package io.leafgate.leaf.server;
+
+import io.leafgate.leaf.auth.Permissions;
+import io.leafgate.leaf.proto.ClientOp;
+import io.leafgate.leaf.proto.ConnectOptions;
+import io.leafgate.leaf.proto.NatsDecoder;
+import io.leafgate.leaf.proto.Wire;
+import io.leafgate.leaf.route.FlushBatch;
+import io.leafgate.leaf.route.Msg;
+import io.leafgate.leaf.route.Origin;
+import io.leafgate.leaf.route.Router;
+import io.leafgate.leaf.route.Subscriber;
+import io.leafgate.leaf.route.SublistResult;
+import io.leafgate.leaf.route.Subscription;
+import io.leafgate.leaf.subject.Subjects;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.tinylog.Logger;
+
+/**
+ * One NATS client connection: processes the ops its decoder emits, owns its subscriptions, and is a
+ * {@link Subscriber} that any producer thread can deliver to.
+ *
+ * <p>Threads: ops are processed on the channel's event loop. Deliveries arrive from any thread and
+ * append to {@link #pending} under the connection's monitor; the producer flushes each touched
+ * connection once at the end of its read batch, and the flush itself runs on this channel's loop.
+ * Protocol replies (PONG, +OK, -ERR) go through the same buffer so that order is kept.
+ */
+public final class ClientConnection extends ChannelInboundHandlerAdapter
+    implements Subscriber, FlushBatch.Flushable {
+  private static final int L1_CACHE_MAX = 256;
+  private static final long FIRST_PING_MAX_MILLIS = 2000;
+
+  private final NatsServer server;
+  private final Router router;
+  private final long cid;
+  private final long startMillis = System.currentTimeMillis();
+  private final FlushBatch batch = new FlushBatch();
+  private final Runnable flushTask = this::flushPending;
+  private Channel channel;
+  private NatsDecoder decoder;
+  private String remoteIp = "";
+  private int remotePort;
+
+  // State owned by the event loop.
+  private final ConnectOptions opts = new ConnectOptions();
+  private boolean connectReceived;
+  private Permissions perms = Permissions.ALL;
+  private String authorizedUser;
+  private final Map<String, SublistResult> l1 = new HashMap<>();
+  private long l1Gen = -1;
+  private final Map<String, Boolean> pubPermCache = new HashMap<>();
+  private ScheduledFuture<?> authTimer;
+  private ScheduledFuture<?> pingTimer;
+  private ScheduledFuture<?> deadlineTimer;
+  private int pingsOut;
+  private long pingSentNanos;
+  private long rttNanos;
+  private long writtenAtDeadlineCheck = -1;
+
+  /** Subscriptions by sid; read by monitoring threads. */
+  private final ConcurrentHashMap<String, Subscription> subs = new ConcurrentHashMap<>();
+
+  // Output state, guarded by this.
+  private ByteBuf pending;
+  private boolean flushScheduled;
+  private boolean closed;
+  private long queuedBytesTotal;
+
+  // Counters. Written by one thread each, read racily by monitoring.
+  private volatile long lastActivityMillis = startMillis;
+  private long inMsgs;
+  private long inBytes;
+  private long outMsgs;
+  private long outBytes;
+  private volatile CloseReason closeReason;
+
+  ClientConnection(NatsServer server, long cid) {
+    this.server = server;
+    this.router = server.router();
+    this.cid = cid;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    channel = ctx.channel();
+    decoder = ctx.pipeline().get(NatsDecoder.class);
+    if (channel.remoteAddress() instanceof InetSocketAddress a) {
+      remoteIp = a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
+      remotePort = a.getPort();
+    }
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    queueProto(server.infoFor(this).getBytes(StandardCharsets.UTF_8));
+    if (!server.register(this)) {
+      sendErrAndClose("maximum connections exceeded", CloseReason.MAX_CONNECTIONS_EXCEEDED);
+      return;
+    }
+    Logger.debug("cid={} client connection from {}:{} created", cid, remoteIp, remotePort);
+    if (server.authenticator().required()) {
+      long t = Math.max(1, server.options().authTimeout.toMillis());
+      authTimer = channel.eventLoop().schedule(this::onAuthTimeout, t, TimeUnit.MILLISECONDS);
+    }
+    long firstPing = Math.min(server.options().pingInterval.toMillis(), FIRST_PING_MAX_MILLIS);
+    schedulePing(firstPing);
+    flushPending();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    CloseReason reason;
+    synchronized (this) {
+      closed = true;
+      reason = closeReason == null ? CloseReason.CLIENT_CLOSED : closeReason;
+      closeReason = reason;
+      if (pending != null) {
+        pending.release();
+        pending = null;
+      }
+    }
+    cancel(authTimer);
+    cancel(pingTimer);
+    cancel(deadlineTimer);
+    if (!subs.isEmpty()) {
+      List<Subscription> all = new ArrayList<>(subs.values());
+      subs.clear();
+      router.unsubscribeAll(all);
+    }
+    server.unregister(this);
+    if (reason == CloseReason.CLIENT_CLOSED || reason == CloseReason.SERVER_SHUTDOWN) {
+      Logger.debug("cid={} client connection closed: {}", cid, reason.text());
+    } else {
+      Logger.info("cid={} client {}:{} closed: {}", cid, remoteIp, remotePort, reason.text());
+    }
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (cause instanceof IOException) {
+      Logger.debug("cid={} read error: {}", cid, cause.getMessage());
+      close(CloseReason.READ_ERROR);
+    } else {
+      Logger.error(cause, "cid={} unexpected error, closing the connection", cid);
+      close(CloseReason.PROTOCOL_VIOLATION);
+    }
+  }
+
+  private static void cancel(ScheduledFuture<?> f) {
+    if (f != null) {
+      f.cancel(false);
+    }
+  }
+
+  /** Closes the connection with a reason; callable from any thread. */
+  public void close(CloseReason reason) {
+    if (!channel.eventLoop().inEventLoop()) {
+      channel.eventLoop().execute(() -> close(reason));
+      return;
+    }
+    synchronized (this) {
+      if (closeReason != null) {
+        return;
+      }
+      closeReason = reason;
+    }
+    channel.close();
+  }
+
+  /** Sends {@code -ERR} and then closes, once the error has been written. On the event loop. */
+  private void sendErrAndClose(String text, CloseReason reason) {
+    ByteBuf out;
+    synchronized (this) {
+      if (closeReason != null) {
+        return;
+      }
+      closeReason = reason;
+      appendLocked(Wire.err(text));
+      out = pending;
+      pending = null;
+      closed = true;
+    }
+    channel.config().setAutoRead(false);
+    channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inbound
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    lastActivityMillis = System.currentTimeMillis();
+    if (msg instanceof ClientOp.Pub p) {
+      try {
+        processPub(p);
+      } finally {
+        p.release();
+      }
+      return;
+    }
+    ClientOp op = (ClientOp) msg;
+    if (!connectReceived && server.authenticator().required() && !(op instanceof ClientOp.Connect)) {
+      authViolation();
+      return;
+    }
+    if (op instanceof ClientOp.Sub s) {
+      processSub(s);
+    } else if (op instanceof ClientOp.Ping) {
+      queueProto(Wire.PONG);
+    } else if (op instanceof ClientOp.Pong) {
+      processPong();
+    } else if (op instanceof ClientOp.Unsub u) {
+      processUnsub(u);
+    } else if (op instanceof ClientOp.Connect c) {
+      processConnect(c);
+    } else if (op instanceof ClientOp.ProtocolError e) {
+      processProtocolError(e);
+    } else if (op instanceof ClientOp.Err e) {
+      Logger.info("cid={} client sent an error: {}", cid, e.text());
+      close(CloseReason.PARSE_ERROR);
+    }
+    // INFO and +OK from a client are accepted and ignored.
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    batch.flushAll();
+  }
+
+  private void processConnect(ClientOp.Connect c) {
+    if (closeReason != null) {
+      return;
+    }
+    cancel(authTimer);
+    authTimer = null;
+    try {
+      opts.apply(c.json());
+    } catch (IOException | RuntimeException e) {
+      Logger.info("cid={} CONNECT is not valid JSON: {}", cid, e.getMessage());
+      close(CloseReason.PARSE_ERROR);
+      return;
+    }
+    connectReceived = true;
+    decoder.setHeadersEnabled(opts.headers);
+    Permissions p = server.authenticator().authenticate(opts.user, opts.pass, opts.authToken);
+    if (p == null) {
+      authViolation();
+      return;
+    }
+    perms = p;
+    authorizedUser = opts.user;
+    if (opts.protocol < 0 || opts.protocol > 1) {
+      sendErrAndClose("invalid client protocol", CloseReason.BAD_CLIENT_PROTOCOL_VERSION);
+      return;
+    }
+    if (opts.noResponders && !opts.headers) {
+      sendErrAndClose("no responders requires headers support", CloseReason.NO_RESPONDERS_REQUIRES_HEADERS);
+      return;
+    }
+    if (opts.verbose) {
+      queueProto(Wire.OK);
+    }
+  }
+
+  private void authViolation() {
+    Logger.info("cid={} client {}:{} failed authorization (user \"{}\")", cid, remoteIp, remotePort,
+        opts.user == null ? "" : opts.user);
+    sendErrAndClose("Authorization Violation", CloseReason.AUTHENTICATION_VIOLATION);
+  }
+
+  private void onAuthTimeout() {
+    if (!connectReceived) {
+      sendErrAndClose("Authentication Timeout", CloseReason.AUTHENTICATION_TIMEOUT);
+    }
+  }
+
+  private void processProtocolError(ClientOp.ProtocolError e) {
+    CloseReason reason = switch (e.kind()) {
+      case MAX_PAYLOAD -> CloseReason.MAX_PAYLOAD_EXCEEDED;
+      case MAX_CONTROL_LINE -> CloseReason.MAX_CONTROL_LINE_EXCEEDED;
+      case UNKNOWN_OPERATION -> CloseReason.PARSE_ERROR;
+      case BAD_ARGUMENTS -> CloseReason.PROTOCOL_VIOLATION;
+    };
+    Logger.info("cid={} client protocol error: {}", cid, e.detail());
+    if (e.clientText() != null) {
+      sendErrAndClose(e.clientText(), reason);
+    } else {
+      // Flush what is queued (replies to earlier ops), then close.
+      ByteBuf out;
+      synchronized (this) {
+        if (closeReason != null) {
+          return;
+        }
+        closeReason = reason;
+        out = pending;
+        pending = null;
+        closed = true;
+      }
+      if (out != null) {
+        channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+      } else {
+        channel.close();
+      }
+    }
+  }
+
+  private void processPub(ClientOp.Pub p) {
+    String subject = p.subject();
+    int size = p.data().readableBytes();
+    inMsgs++;
+    inBytes += size;
+    if (opts.pedantic && !Subjects.isValidLiteral(subject)) {
+      queueProto(Wire.err("Invalid Publish Subject"));
+    }
+    if (perms != Permissions.ALL && !canPublish(subject)) {
+      queueProto(Wire.err("Permissions Violation for Publish to \"" + subject + "\""));
+      return;
+    }
+    if (opts.verbose) {
+      queueProto(Wire.OK);
+    }
+    String reply = p.reply();
+    SublistResult r = lookup(subject);
+    Msg m = new Msg(subject, reply, p.hdrLen(), p.data());
+    int delivered = router.publish(r, m, opts.echo ? null : this, Origin.CLIENT, batch);
+    if (delivered == 0 && reply != null && opts.noResponders) {
+      sendNoResponders(reply);
+    }
+  }
+
+  private boolean canPublish(String subject) {
+    Boolean ok = pubPermCache.get(subject);
+    if (ok == null) {
+      ok = perms.canPublish(subject);
+      if (pubPermCache.size() >= L1_CACHE_MAX) {
+        pubPermCache.clear();
+      }
+      pubPermCache.put(subject, ok);
+    }
+    return ok;
+  }
+
+  /** The L1 cache: valid while the sublist's generation is unchanged. */
+  private SublistResult lookup(String subject) {
+    long gen = router.sublist().genId();
+    if (gen != l1Gen) {
+      l1.clear();
+      l1Gen = gen;
+    }
+    SublistResult r = l1.get(subject);
+    if (r == null) {
+      r = router.sublist().match(subject);
+      if (l1.size() >= L1_CACHE_MAX) {
+        l1.clear();
+      }
+      l1.put(subject, r);
+    }
+    return r;
+  }
+
+  /** Tells a requester that nobody is listening, with an HMSG 503 to its own reply subscription. */
+  private void sendNoResponders(String reply) {
+    SublistResult r = router.sublist().match(reply);
+    for (Subscription s : r.psubs) {
+      if (s.subscriber == this) {
+        ByteBuf hdr = Unpooled.wrappedBuffer(Wire.NO_RESPONDERS_HDR);
+        deliver(s, new Msg(reply, null, hdr.readableBytes(), hdr), batch);
+        return;
+      }
+    }
+  }
+
+  private void processSub(ClientOp.Sub s) {
+    String subject = s.subject();
+    if (!Subjects.isValidFilter(subject) || (s.queue() != null && !isValidQueue(s.queue()))) {
+      queueProto(Wire.err("Invalid Subject"));
+      return;
+    }
+    if (perms != Permissions.ALL && !perms.canSubscribe(subject, s.queue())) {
+      String text = s.queue() == null
+          ? "Permissions Violation for Subscription to \"" + subject + "\""
+          : "Permissions Violation for Subscription to \"" + subject + "\" using queue \"" + s.queue() + "\"";
+      Logger.info("cid={} {}", cid, text);
+      queueProto(Wire.err(text));
+      return;
+    }
+    if (!subs.containsKey(s.sid())) {
+      Subscription sub = new Subscription(this, subject, s.queue(), s.sid());
+      subs.put(s.sid(), sub);
+      router.subscribe(sub);
+    }
+    if (opts.verbose) {
+      queueProto(Wire.OK);
+    }
+  }
+
+  private static boolean isValidQueue(String q) {
+    for (int i = 0; i < q.length(); i++) {
+      char c = q.charAt(i);
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+        return false;
+      }
+    }
+    return !q.isEmpty();
+  }
+
+  private void processUnsub(ClientOp.Unsub u) {
+    Subscription sub = subs.get(u.sid());
+    if (sub != null) {
+      if (u.max() > 0 && u.max() > sub.delivered()) {
+        if (sub.setMax(u.max())) {
+          removeSub(sub);
+        }
+      } else {
+        removeSub(sub);
+      }
+    }
+    if (opts.verbose) {
+      queueProto(Wire.OK);
+    }
+  }
+
+  private void removeSub(Subscription sub) {
+    subs.remove(sub.sid, sub);
+    router.unsubscribe(sub);
+  }
+
+  @Override
+  public void onAutoUnsubscribed(Subscription sub) {
+    subs.remove(sub.sid, sub);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Liveness
+
+  private void schedulePing(long delayMillis) {
+    pingTimer = channel.eventLoop().schedule(this::onPingTimer, Math.max(1, delayMillis), TimeUnit.MILLISECONDS);
+  }
+
+  private void onPingTimer() {
+    if (closeReason != null) {
+      return;
+    }
+    if (pingsOut + 1 > server.options().pingMax) {
+      Logger.info("cid={} client {}:{} did not answer {} pings", cid, remoteIp, remotePort, pingsOut);
+      sendErrAndClose("Stale Connection", CloseReason.STALE_CONNECTION);
+      return;
+    }
+    pingsOut++;
+    pingSentNanos = System.nanoTime();
+    queueProto(Wire.PING);
+    flushPending();
+    schedulePing(server.options().pingInterval.toMillis());
+  }
+
+  private void processPong() {
+    if (pingsOut > 0 && pingSentNanos != 0) {
+      rttNanos = System.nanoTime() - pingSentNanos;
+      pingSentNanos = 0;
+    }
+    pingsOut = 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Outbound
+
+  @Override
+  public Origin origin() {
+    return Origin.CLIENT;
+  }
+
+  @Override
+  public void deliver(Subscription sub, Msg m, FlushBatch producerBatch) {
+    if (perms.hasSubscribeDeny() && perms.deniesDelivery(m.subject())) {
+      return;
+    }
+    boolean first;
+    long queued;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      if (pending == null) {
+        pending = channel.alloc().ioBuffer(Math.max(256, m.size() + 64));
+      }
+      Wire.writeMsg(pending, m.subject(), sub.sidBytes, m.reply(), m.hdrLen(), m.data());
+      outMsgs++;
+      outBytes += m.size();
+      first = !flushScheduled;
+      flushScheduled = true;
+      queued = pending.readableBytes();
+    }
+    if (queued + channelPendingBytes() > server.options().maxPending) {
+      slowConsumer(CloseReason.SLOW_CONSUMER_PENDING_BYTES);
+      return;
+    }
+    if (first) {
+      producerBatch.add(this);
+    }
+  }
+
+  /** Queues protocol bytes in order with messages; flushed at the end of the current batch. */
+  private void queueProto(byte[] bytes) {
+    boolean first;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      appendLocked(bytes);
+      first = !flushScheduled;
+      flushScheduled = true;
+    }
+    if (first) {
+      batch.add(this);
+    }
+  }
+
+  private void appendLocked(byte[] bytes) {
+    if (pending == null) {
+      pending = channel.alloc().ioBuffer(Math.max(256, bytes.length));
+    }
+    pending.writeBytes(bytes);
+  }
+
+  @Override
+  public void flushBatched() {
+    if (channel.eventLoop().inEventLoop()) {
+      flushPending();
+    } else {
+      channel.eventLoop().execute(flushTask);
+    }
+  }
+
+  /** Writes what is queued to the socket. On the event loop. */
+  private void flushPending() {
+    ByteBuf out;
+    synchronized (this) {
+      out = pending;
+      pending = null;
+      flushScheduled = false;
+      if (out == null || closed) {
+        if (out != null) {
+          out.release();
+        }
+        return;
+      }
+      queuedBytesTotal += out.readableBytes();
+    }
+    channel.writeAndFlush(out, channel.voidPromise());
+  }
+
+  private long channelPendingBytes() {
+    ChannelOutboundBuffer ob = channel.unsafe().outboundBuffer();
+    return ob == null ? 0 : ob.totalPendingWriteBytes();
+  }
+
+  /** Bytes queued for this client that the socket has not yet taken. */
+  public long pendingBytes() {
+    long p;
+    synchronized (this) {
+      p = pending == null ? 0 : pending.readableBytes();
+    }
+    return p + channelPendingBytes();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (!channel.isWritable() && deadlineTimer == null) {
+      writtenAtDeadlineCheck = bytesWritten();
+      long d = server.options().writeDeadline.toMillis();
+      deadlineTimer = channel.eventLoop().scheduleAtFixedRate(this::checkWriteDeadline, d, d, TimeUnit.MILLISECONDS);
+    } else if (channel.isWritable() && deadlineTimer != null) {
+      deadlineTimer.cancel(false);
+      deadlineTimer = null;
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  private long bytesWritten() {
+    synchronized (this) {
+      return queuedBytesTotal - channelPendingBytes();
+    }
+  }
+
+  /** Cuts a client whose socket took nothing for a whole write deadline. */
+  private void checkWriteDeadline() {
+    if (channel.isWritable()) {
+      return;
+    }
+    long now = bytesWritten();
+    if (now == writtenAtDeadlineCheck) {
+      slowConsumer(CloseReason.SLOW_CONSUMER_WRITE_DEADLINE);
+    }
+    writtenAtDeadlineCheck = now;
+  }
+
+  private void slowConsumer(CloseReason reason) {
+    boolean first;
+    synchronized (this) {
+      first = !closed;
+      closed = true;
+      if (pending != null) {
+        pending.release();
+        pending = null;
+      }
+    }
+    if (first) {
+      server.onSlowConsumer();
+      Logger.warn("cid={} slow consumer {}:{} cut off: {} (max_pending {} bytes, write_deadline {})",
+          cid, remoteIp, remotePort, reason.text(), server.options().maxPending, server.options().writeDeadline);
+      close(reason);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Monitoring
+
+  public long cid() {
+    return cid;
+  }
+
+  public String remoteIp() {
+    return remoteIp;
+  }
+
+  public int remotePort() {
+    return remotePort;
+  }
+
+  public long startMillis() {
+    return startMillis;
+  }
+
+  public long lastActivityMillis() {
+    return lastActivityMillis;
+  }
+
+  public long rttNanos() {
+    return rttNanos;
+  }
+
+  public long inMsgs() {
+    return inMsgs;
+  }
+
+  public long inBytes() {
+    return inBytes;
+  }
+
+  public synchronized long outMsgs() {
+    return outMsgs;
+  }
+
+  public synchronized long outBytes() {
+    return outBytes;
+  }
+
+  public String name() {
+    return opts.name;
+  }
+
+  public String lang() {
+    return opts.lang;
+  }
+
+  public String version() {
+    return opts.version;
+  }
+
+  public String authorizedUser() {
+    return authorizedUser;
+  }
+
+  public CloseReason closeReason() {
+    return closeReason;
+  }
+
+  /** A snapshot of the subscriptions. */
+  public List<Subscription> subscriptions() {
+    return new ArrayList<>(subs.values());
+  }
+
+  public int subscriptionCount() {
+    return subs.size();
+  }
+
+  @Override
+  public String toString() {
+    return "cid=" + cid + " " + remoteIp + ":" + remotePort;
+  }
+}
