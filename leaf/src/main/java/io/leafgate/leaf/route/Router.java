@@ -14,28 +14,40 @@ public final class Router {
   private final LongAdder inBytes = new LongAdder();
   private final LongAdder outMsgs = new LongAdder();
   private final LongAdder outBytes = new LongAdder();
-  private volatile InterestListener interestListener = InterestListener.NONE;
+  private final java.util.concurrent.CopyOnWriteArrayList<InterestListener> listeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public Sublist sublist() {
     return sublist;
   }
 
-  /** Sets the listener told about every subscription change (the hub link's interest map). */
-  public void setInterestListener(InterestListener listener) {
-    this.interestListener = listener == null ? InterestListener.NONE : listener;
+  /**
+   * Adds a listener told about every subscription change (the hub link's interest map, JetStream's
+   * push consumers). Listeners are called on the thread that made the change and must be quick.
+   */
+  public void addInterestListener(InterestListener listener) {
+    listeners.add(listener);
   }
 
-  /** Adds a subscription and tells the interest listener. */
+  public void removeInterestListener(InterestListener listener) {
+    listeners.remove(listener);
+  }
+
+  /** Adds a subscription and tells the interest listeners. */
   public void subscribe(Subscription sub) {
     sublist.insert(sub);
-    interestListener.onSubscribe(sub);
+    for (InterestListener l : listeners) {
+      l.onSubscribe(sub);
+    }
   }
 
   /** Removes a subscription; returns whether it was present. */
   public boolean unsubscribe(Subscription sub) {
     boolean removed = sublist.remove(sub);
     if (removed) {
-      interestListener.onUnsubscribe(sub);
+      for (InterestListener l : listeners) {
+        l.onUnsubscribe(sub);
+      }
     }
     return removed;
   }
@@ -43,8 +55,7 @@ public final class Router {
   /** Removes a connection's subscriptions at once. */
   public void unsubscribeAll(Iterable<Subscription> subs) {
     sublist.removeAll(subs);
-    InterestListener l = interestListener;
-    if (l != InterestListener.NONE) {
+    for (InterestListener l : listeners) {
       for (Subscription s : subs) {
         l.onUnsubscribe(s);
       }
