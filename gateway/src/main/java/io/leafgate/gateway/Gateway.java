@@ -8,6 +8,10 @@ import io.leafgate.leaf.route.Router;
 import io.leafgate.leaf.server.NatsServer;
 import io.leafgate.leaf.server.ServerIdentity;
 import io.leafgate.leaf.server.Transport;
+import io.leafgate.storage.api.JetStreamStore;
+import io.leafgate.storage.api.StoreException;
+import io.leafgate.storage.engine.JetStreamEngine;
+import io.leafgate.storage.mem.MemJetStreamStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +31,8 @@ public final class Gateway implements AutoCloseable {
   private final Router router = new Router();
   private final NatsServer nats;
   private MonitorServer monitor;
+  private JetStreamStore jsStore;
+  private JetStreamEngine jetStream;
   private Path portsFile;
   private volatile boolean closed;
 
@@ -54,13 +60,35 @@ public final class Gateway implements AutoCloseable {
 
   private void startAll() throws IOException {
     Files.createDirectories(options.storeDir);
+    if (options.jetStream) {
+      startJetStream();
+    }
     nats.start();
     if (options.httpPort != 0) {
       monitor = new MonitorServer(options.httpHost, options.httpPort, transport);
-      new CoreMonitor(nats, monitor).install();
+      CoreMonitor core = new CoreMonitor(nats, monitor);
+      core.install();
+      if (jetStream != null) {
+        JetStreamMonitor.install(jetStream, monitor, core);
+      }
       monitor.start();
     }
     writePortsFile();
+  }
+
+  private void startJetStream() throws IOException {
+    jsStore = openStore();
+    jetStream = new JetStreamEngine(router, jsStore, new JetStreamEngine.Options(options.jetStreamDomain,
+        options.jetStreamMaxStore, options.jetStreamMaxMemory, identity.name()));
+    try {
+      jetStream.start();
+    } catch (StoreException e) {
+      throw new IOException("JetStream could not start: " + e.getMessage(), e);
+    }
+  }
+
+  private JetStreamStore openStore() throws IOException {
+    return new MemJetStreamStore();
   }
 
   /** Writes {@code leafgate_<pid>.ports} in the store dir, as nats-server writes its ports file. */
@@ -90,6 +118,11 @@ public final class Gateway implements AutoCloseable {
     return router;
   }
 
+  /** The local JetStream, or null when it is disabled. */
+  public JetStreamEngine jetStream() {
+    return jetStream;
+  }
+
   public ServerOptions options() {
     return options;
   }
@@ -105,6 +138,12 @@ public final class Gateway implements AutoCloseable {
       monitor.close();
     }
     nats.close();
+    if (jetStream != null) {
+      jetStream.close();
+    }
+    if (jsStore != null) {
+      jsStore.close();
+    }
     transport.shutdown();
     if (portsFile != null) {
       try {
