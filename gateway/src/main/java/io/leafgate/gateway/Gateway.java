@@ -8,6 +8,7 @@ import io.leafgate.leaf.route.Router;
 import io.leafgate.leaf.server.NatsServer;
 import io.leafgate.leaf.server.ServerIdentity;
 import io.leafgate.leaf.server.Transport;
+import io.leafgate.leaf.spi.StreamCapture;
 import io.leafgate.storage.api.JetStreamStore;
 import io.leafgate.storage.api.StoreException;
 import io.leafgate.storage.engine.JetStreamEngine;
@@ -29,6 +30,7 @@ public final class Gateway implements AutoCloseable {
   private final ServerIdentity identity;
   private final Transport transport;
   private final Router router = new Router();
+  private final StreamCapture capture = new StreamCapture();
   private final NatsServer nats;
   private MonitorServer monitor;
   private JetStreamStore jsStore;
@@ -85,6 +87,7 @@ public final class Gateway implements AutoCloseable {
     } catch (StoreException e) {
       throw new IOException("JetStream could not start: " + e.getMessage(), e);
     }
+    capture.install(jetStream::captures);
   }
 
   private JetStreamStore openStore() throws IOException {
@@ -116,6 +119,11 @@ public final class Gateway implements AutoCloseable {
 
   public Router router() {
     return router;
+  }
+
+  /** Which subjects local streams capture (for adapters that acknowledge after commit). */
+  public StreamCapture streamCapture() {
+    return capture;
   }
 
   /** The local JetStream, or null when it is disabled. */

@@ -76,6 +76,8 @@ public final class JetStreamEngine implements AutoCloseable {
   private final List<Subscription> apiSubs = new ArrayList<>();
   private final Set<String> pushSubjects = ConcurrentHashMap.newKeySet();
   private final AtomicLong queuedBytes = new AtomicLong();
+  /** Every stream subject, for {@link #captures}; replaced whole on any change. */
+  private volatile List<String> capturedSubjects = List.of();
   private final JsApi api;
   private boolean needRollback;
   private volatile String storeProblem;
@@ -140,6 +142,7 @@ public final class JetStreamEngine implements AutoCloseable {
         c.kick();
       }
     }
+    refreshCaptured();
     router.addInterestListener(interest);
     ApiSubscriber apiSub = new ApiSubscriber();
     subscribeInternal("$JS.API.>", apiSub);
@@ -234,6 +237,27 @@ public final class JetStreamEngine implements AutoCloseable {
   /** Posts a task to the engine thread. */
   public void execute(Runnable task) {
     loop.execute(task);
+  }
+
+  /**
+   * Whether a local stream stores messages published on {@code subject}. Callable from any thread
+   * (protocol adapters ask before acknowledging a publisher).
+   */
+  public boolean captures(String subject) {
+    for (String f : capturedSubjects) {
+      if (Subjects.matches(f, subject)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void refreshCaptured() {
+    List<String> all = new ArrayList<>();
+    for (Stream s : streams.values()) {
+      all.addAll(s.config.subjects);
+    }
+    capturedSubjects = List.copyOf(all);
   }
 
   /** Whether anyone subscribes to {@code subject}. */
@@ -588,6 +612,7 @@ public final class JetStreamEngine implements AutoCloseable {
     Stream s = new Stream(this, cfg, ss, created, epoch);
     streams.put(cfg.name, s);
     s.subscribe();
+    refreshCaptured();
     Logger.info("Stream {} created on {} ({} storage)", cfg.name, cfg.subjects, cfg.memory ? "memory" : "file");
     return s;
   }
@@ -607,6 +632,7 @@ public final class JetStreamEngine implements AutoCloseable {
       throw ApiError.streamUpdate(e.getMessage());
     }
     s.update(cfg);
+    refreshCaptured();
     return s;
   }
 
@@ -639,6 +665,7 @@ public final class JetStreamEngine implements AutoCloseable {
     }
     s.consumers.clear();
     streams.remove(s.name());
+    refreshCaptured();
     rebuildPushSubjects();
     Logger.info("Stream {} deleted", s.name());
   }
