@@ -1,6 +1,9 @@
 package io.leafgate.gateway;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import io.leafgate.hub.HubBridge;
+import io.leafgate.hub.UplinkConfig;
+import io.leafgate.leaf.config.ConfigReader;
 import io.leafgate.leaf.config.ServerOptions;
 import io.leafgate.leaf.monitor.CoreMonitor;
 import io.leafgate.leaf.monitor.MonitorServer;
@@ -35,11 +38,14 @@ public final class Gateway implements AutoCloseable {
   private MonitorServer monitor;
   private JetStreamStore jsStore;
   private JetStreamEngine jetStream;
+  private final UplinkConfig uplinkConfig;
+  private HubBridge uplink;
   private Path portsFile;
   private volatile boolean closed;
 
-  private Gateway(ServerOptions options) {
+  private Gateway(ServerOptions options, UplinkConfig uplinkConfig) {
     this.options = options;
+    this.uplinkConfig = uplinkConfig;
     this.identity = new ServerIdentity(options.serverName);
     this.transport = Transport.create(0);
     this.nats = new NatsServer(options, identity, router, transport);
@@ -47,8 +53,18 @@ public final class Gateway implements AutoCloseable {
 
   /** Starts a gateway; on failure everything already started is stopped again. */
   public static Gateway start(ServerOptions options) throws IOException {
+    ConfigReader r = new ConfigReader();
+    UplinkConfig up = UplinkConfig.parse(options, r);
+    if (!r.errors().isEmpty()) {
+      throw new IOException("invalid uplink configuration: " + r.errors());
+    }
+    return start(options, up);
+  }
+
+  /** Starts a gateway with an uplink configured in code (tests). */
+  public static Gateway start(ServerOptions options, UplinkConfig uplinkConfig) throws IOException {
     long t0 = System.nanoTime();
-    Gateway g = new Gateway(options);
+    Gateway g = new Gateway(options, uplinkConfig);
     try {
       g.startAll();
     } catch (IOException | RuntimeException e) {
@@ -66,6 +82,11 @@ public final class Gateway implements AutoCloseable {
       startJetStream();
     }
     nats.start();
+    if (uplinkConfig != null && uplinkConfig.enabled()) {
+      uplink = new HubBridge(uplinkConfig, router, transport, jetStream, identity, options.jetStreamDomain,
+          options.maxPayload);
+      uplink.start();
+    }
     if (options.httpPort != 0) {
       monitor = new MonitorServer(options.httpHost, options.httpPort, transport);
       CoreMonitor core = new CoreMonitor(nats, monitor);
@@ -73,6 +94,7 @@ public final class Gateway implements AutoCloseable {
       if (jetStream != null) {
         JetStreamMonitor.install(jetStream, monitor, core);
       }
+      installLeafz(core);
       monitor.start();
     }
     writePortsFile();
@@ -92,6 +114,24 @@ public final class Gateway implements AutoCloseable {
 
   private JetStreamStore openStore() throws IOException {
     return new MemJetStreamStore();
+  }
+
+  private void installLeafz(CoreMonitor core) {
+    monitor.register("/leafz", q -> {
+      if (uplink != null) {
+        return uplink.leafz("1".equals(q.get("subs")) || "true".equals(q.get("subs")));
+      }
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("server_id", identity.id());
+      m.put("now", io.leafgate.leaf.monitor.GoFormat.time(System.currentTimeMillis()));
+      m.put("leafnodes", 0);
+      m.put("leafs", List.of());
+      return m;
+    });
+    if (uplink != null) {
+      core.setLeafnodeCount(() -> uplink.leafz(false).get("leafnodes") instanceof Integer i ? i : 0);
+      monitor.addMetrics(uplink::metrics);
+    }
   }
 
   /** Writes {@code leafgate_<pid>.ports} in the store dir, as nats-server writes its ports file. */
@@ -126,6 +166,11 @@ public final class Gateway implements AutoCloseable {
     return capture;
   }
 
+  /** The uplink, or null when none is configured. */
+  public HubBridge uplink() {
+    return uplink;
+  }
+
   /** The local JetStream, or null when it is disabled. */
   public JetStreamEngine jetStream() {
     return jetStream;
@@ -144,6 +189,9 @@ public final class Gateway implements AutoCloseable {
     closed = true;
     if (monitor != null) {
       monitor.close();
+    }
+    if (uplink != null) {
+      uplink.close();
     }
     nats.close();
     if (jetStream != null) {

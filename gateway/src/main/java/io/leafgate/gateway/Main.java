@@ -66,7 +66,8 @@ public final class Main implements Callable<Integer> {
 
     /** Loads the file (if any) and applies the flags on top. */
     ServerOptions load() throws ConfigException {
-      ServerOptions o = config == null ? new ServerOptions() : ConfigLoader.load(config);
+      ServerOptions o = config == null ? new ServerOptions()
+          : ConfigLoader.load(config, System::getenv, java.util.List.of(io.leafgate.hub.UplinkConfig::check));
       if (host != null) {
         o.host = host;
         o.httpHost = host;
