@@ -138,7 +138,10 @@ public final class NatsDecoder extends ByteToMessageDecoder {
       return;
     }
     byte sep = in.getByte(nameEnd);
-    if (sep != ' ' && sep != '\t') {
+    // nats-server wants a separator after PUB, HPUB, SUB, UNSUB and -ERR, but not after CONNECT
+    // and INFO: there the argument starts at the first byte that is not a blank, so "CONNECT{}"
+    // is valid and "CONNECT\r\n" or "CONNECTX {}" hand a bad JSON body to the handler.
+    if (sep != ' ' && sep != '\t' && op != CONNECT && op != INFO) {
       fail(in, out, Kind.UNKNOWN_OPERATION, UNKNOWN_OP_TEXT, "no space after the operation name");
       return;
     }
