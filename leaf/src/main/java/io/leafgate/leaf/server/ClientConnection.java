@@ -118,6 +118,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
     Logger.debug("cid={} client connection from {}:{} created", cid, remoteIp, remotePort);
     if (server.authenticator().required()) {
+      decoder.setConnectRequired(true);
       long t = Math.max(1, server.options().authTimeout.toMillis());
       authTimer = channel.eventLoop().schedule(this::onAuthTimeout, t, TimeUnit.MILLISECONDS);
     }
@@ -209,17 +210,23 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     lastActivityMillis = System.currentTimeMillis();
-    if (msg instanceof ClientOp.Pub p) {
+    ClientOp op = (ClientOp) msg;
+    // The decoder refuses anything but CONNECT first when authentication is required; this guards
+    // the same rule for whatever gets past it.
+    if (!connectReceived && server.authenticator().required()
+        && !(op instanceof ClientOp.Connect) && !(op instanceof ClientOp.ProtocolError)) {
+      if (op instanceof ClientOp.Pub p) {
+        p.release();
+      }
+      authViolation();
+      return;
+    }
+    if (op instanceof ClientOp.Pub p) {
       try {
         processPub(p);
       } finally {
         p.release();
       }
-      return;
-    }
-    ClientOp op = (ClientOp) msg;
-    if (!connectReceived && server.authenticator().required() && !(op instanceof ClientOp.Connect)) {
-      authViolation();
       return;
     }
     if (op instanceof ClientOp.Sub s) {
@@ -268,6 +275,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
     perms = p;
     authorizedUser = opts.user;
+    decoder.setConnectRequired(false);
     if (opts.protocol < 0 || opts.protocol > 1) {
       sendErrAndClose("invalid client protocol", CloseReason.BAD_CLIENT_PROTOCOL_VERSION);
       return;
@@ -294,11 +302,16 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
   }
 
   private void processProtocolError(ClientOp.ProtocolError e) {
+    if (e.kind() == ClientOp.ProtocolError.Kind.AUTHORIZATION_VIOLATION) {
+      authViolation();
+      return;
+    }
     CloseReason reason = switch (e.kind()) {
       case MAX_PAYLOAD -> CloseReason.MAX_PAYLOAD_EXCEEDED;
       case MAX_CONTROL_LINE -> CloseReason.MAX_CONTROL_LINE_EXCEEDED;
       case UNKNOWN_OPERATION -> CloseReason.PARSE_ERROR;
       case BAD_ARGUMENTS -> CloseReason.PROTOCOL_VIOLATION;
+      case AUTHORIZATION_VIOLATION -> CloseReason.AUTHENTICATION_VIOLATION;
     };
     Logger.info("cid={} client protocol error: {}", cid, e.detail());
     if (e.clientText() != null) {
