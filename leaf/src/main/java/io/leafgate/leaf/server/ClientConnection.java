@@ -269,7 +269,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     connectReceived = true;
     decoder.setHeadersEnabled(opts.headers);
     Permissions p = server.authenticator().authenticate(opts.user, opts.pass, opts.authToken);
-    if (p == null) {
+    // nats-server no longer lets a client pick its account in CONNECT: either field is refused.
+    if (p == null || !opts.account.isEmpty() || opts.newAccount) {
       authViolation();
       return;
     }
