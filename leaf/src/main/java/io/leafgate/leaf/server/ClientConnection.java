@@ -345,20 +345,73 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     if (opts.pedantic && !Subjects.isValidLiteral(subject)) {
       queueProto(Wire.err("Invalid Publish Subject"));
     }
-    if (perms != Permissions.ALL && !canPublish(subject)) {
-      queueProto(Wire.err("Permissions Violation for Publish to \"" + subject + "\""));
+    // Subjects under _GR_. are nats-server's gateway-routed replies; a client may not publish there.
+    if (hasPrefix(subject, GATEWAY_REPLY_PREFIX) || (perms != Permissions.ALL && !canPublish(subject))) {
+      queueProto(Wire.err("Permissions Violation for Publish to " + goQuote(subject)));
+      return;
+    }
+    String reply = p.reply();
+    if (reply != null && isReservedReply(reply)) {
+      queueProto(Wire.err("Permissions Violation for Publish with Reply of " + goQuote(reply)));
       return;
     }
     if (opts.verbose) {
       queueProto(Wire.OK);
     }
-    String reply = p.reply();
     SublistResult r = lookup(subject);
     Msg m = new Msg(subject, reply, p.hdrLen(), p.data());
     int delivered = router.publish(r, m, opts.echo ? null : this, Origin.CLIENT, batch);
     if (delivered == 0 && reply != null && opts.noResponders) {
       sendNoResponders(reply);
     }
+  }
+
+  /** nats-server's service-import reply prefix; any reply starting with it is reserved. */
+  private static final String SERVICE_REPLY_PREFIX = "_R_.";
+  /** nats-server's gateway-routed reply prefix; reserved when something follows it. */
+  private static final String GATEWAY_REPLY_PREFIX = "_GR_.";
+  /** JetStream ack subjects: only the server may use them as a reply. */
+  private static final String JS_ACK_PREFIX = "$JS.ACK.";
+
+  /** Whether a client may not use {@code reply} as a reply subject (nats-server isReservedReply). */
+  private static boolean isReservedReply(String reply) {
+    return reply.startsWith(SERVICE_REPLY_PREFIX) || hasPrefix(reply, JS_ACK_PREFIX)
+        || hasPrefix(reply, GATEWAY_REPLY_PREFIX);
+  }
+
+  /** Whether {@code s} starts with {@code prefix} and has more after it. */
+  private static boolean hasPrefix(String s, String prefix) {
+    return s.length() > prefix.length() && s.startsWith(prefix);
+  }
+
+  /**
+   * Quotes a subject the way Go's {@code %q} does for the ASCII range, so that error texts match
+   * nats-server's byte for byte. Bytes above 0x7f are left as they are.
+   */
+  static String goQuote(String s) {
+    StringBuilder b = new StringBuilder(s.length() + 2).append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      switch (c) {
+        case '"' -> b.append("\\\"");
+        case '\\' -> b.append("\\\\");
+        case '\u0007' -> b.append("\\a");
+        case '\b' -> b.append("\\b");
+        case '\f' -> b.append("\\f");
+        case '\n' -> b.append("\\n");
+        case '\r' -> b.append("\\r");
+        case '\t' -> b.append("\\t");
+        case '\u000b' -> b.append("\\v");
+        default -> {
+          if (c < 0x20 || c == 0x7f) {
+            b.append(String.format("\\x%02x", (int) c));
+          } else {
+            b.append(c);
+          }
+        }
+      }
+    }
+    return b.append('"').toString();
   }
 
   private boolean canPublish(String subject) {
