@@ -358,7 +358,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     if (opts.verbose) {
       queueProto(Wire.OK);
     }
-    SublistResult r = lookup(subject);
+    // nats-server's sublist matches nothing for a subject with an empty token ("a..b", ".a",
+    // "a."), even a full wildcard; with pedantic on the client was warned above.
+    SublistResult r = Subjects.isValidPublish(subject) ? lookup(subject) : SublistResult.EMPTY;
     Msg m = new Msg(subject, reply, p.hdrLen(), p.data());
     int delivered = router.publish(r, m, opts.echo ? null : this, Origin.CLIENT, batch);
     if (delivered == 0 && reply != null && opts.noResponders) {
@@ -446,6 +448,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
   /** Tells a requester that nobody is listening, with an HMSG 503 to its own reply subscription. */
   private void sendNoResponders(String reply) {
+    if (!Subjects.isValidPublish(reply)) {
+      return; // matches no subscription in nats-server either
+    }
     SublistResult r = router.sublist().match(reply);
     for (Subscription s : r.psubs) {
       if (s.subscriber == this) {
