@@ -54,6 +54,7 @@ public final class NatsDecoder extends ByteToMessageDecoder {
   private final int maxControlLine;
   private final int maxPayload;
   private volatile boolean headersEnabled;
+  private volatile boolean connectRequired;
 
   private State state = State.OP;
   private int skipOp;
@@ -74,6 +75,16 @@ public final class NatsDecoder extends ByteToMessageDecoder {
   /** Allows HPUB; set once the client's CONNECT said {@code headers: true}. */
   public void setHeadersEnabled(boolean enabled) {
     this.headersEnabled = enabled;
+  }
+
+  /**
+   * While set, an operation that does not start with C (for CONNECT) is refused with {@link
+   * Kind#AUTHORIZATION_VIOLATION} at its first byte, as nats-server does while a client that must
+   * authenticate has not sent CONNECT yet. Set by the handler, which runs each decoded op before
+   * the next one is decoded.
+   */
+  public void setConnectRequired(boolean required) {
+    this.connectRequired = required;
   }
 
   @Override
@@ -97,6 +108,10 @@ public final class NatsDecoder extends ByteToMessageDecoder {
   private void decodeOp(ByteBuf in, List<Object> out) {
     int r = in.readerIndex();
     int w = in.writerIndex();
+    if (connectRequired && r < w && upper(in.getByte(r)) != 'C') {
+      fail(in, out, Kind.AUTHORIZATION_VIOLATION, "Authorization Violation", "first operation is not CONNECT");
+      return;
+    }
     // Identify the operation name, case-insensitively, as far as the bytes go.
     int candidates = (1 << OPS.length) - 1;
     int op = -1;
@@ -138,7 +153,10 @@ public final class NatsDecoder extends ByteToMessageDecoder {
       return;
     }
     byte sep = in.getByte(nameEnd);
-    if (sep != ' ' && sep != '\t') {
+    // nats-server wants a separator after PUB, HPUB, SUB, UNSUB and -ERR, but not after CONNECT
+    // and INFO: there the argument starts at the first byte that is not a blank, so "CONNECT{}"
+    // is valid and "CONNECT\r\n" or "CONNECTX {}" hand a bad JSON body to the handler.
+    if (sep != ' ' && sep != '\t' && op != CONNECT && op != INFO) {
       fail(in, out, Kind.UNKNOWN_OPERATION, UNKNOWN_OP_TEXT, "no space after the operation name");
       return;
     }

@@ -118,6 +118,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
     Logger.debug("cid={} client connection from {}:{} created", cid, remoteIp, remotePort);
     if (server.authenticator().required()) {
+      decoder.setConnectRequired(true);
       long t = Math.max(1, server.options().authTimeout.toMillis());
       authTimer = channel.eventLoop().schedule(this::onAuthTimeout, t, TimeUnit.MILLISECONDS);
     }
@@ -209,17 +210,23 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     lastActivityMillis = System.currentTimeMillis();
-    if (msg instanceof ClientOp.Pub p) {
+    ClientOp op = (ClientOp) msg;
+    // The decoder refuses anything but CONNECT first when authentication is required; this guards
+    // the same rule for whatever gets past it.
+    if (!connectReceived && server.authenticator().required()
+        && !(op instanceof ClientOp.Connect) && !(op instanceof ClientOp.ProtocolError)) {
+      if (op instanceof ClientOp.Pub p) {
+        p.release();
+      }
+      authViolation();
+      return;
+    }
+    if (op instanceof ClientOp.Pub p) {
       try {
         processPub(p);
       } finally {
         p.release();
       }
-      return;
-    }
-    ClientOp op = (ClientOp) msg;
-    if (!connectReceived && server.authenticator().required() && !(op instanceof ClientOp.Connect)) {
-      authViolation();
       return;
     }
     if (op instanceof ClientOp.Sub s) {
@@ -262,12 +269,14 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     connectReceived = true;
     decoder.setHeadersEnabled(opts.headers);
     Permissions p = server.authenticator().authenticate(opts.user, opts.pass, opts.authToken);
-    if (p == null) {
+    // nats-server no longer lets a client pick its account in CONNECT: either field is refused.
+    if (p == null || !opts.account.isEmpty() || opts.newAccount) {
       authViolation();
       return;
     }
     perms = p;
     authorizedUser = opts.user;
+    decoder.setConnectRequired(false);
     if (opts.protocol < 0 || opts.protocol > 1) {
       sendErrAndClose("invalid client protocol", CloseReason.BAD_CLIENT_PROTOCOL_VERSION);
       return;
@@ -294,11 +303,16 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
   }
 
   private void processProtocolError(ClientOp.ProtocolError e) {
+    if (e.kind() == ClientOp.ProtocolError.Kind.AUTHORIZATION_VIOLATION) {
+      authViolation();
+      return;
+    }
     CloseReason reason = switch (e.kind()) {
       case MAX_PAYLOAD -> CloseReason.MAX_PAYLOAD_EXCEEDED;
       case MAX_CONTROL_LINE -> CloseReason.MAX_CONTROL_LINE_EXCEEDED;
       case UNKNOWN_OPERATION -> CloseReason.PARSE_ERROR;
       case BAD_ARGUMENTS -> CloseReason.PROTOCOL_VIOLATION;
+      case AUTHORIZATION_VIOLATION -> CloseReason.AUTHENTICATION_VIOLATION;
     };
     Logger.info("cid={} client protocol error: {}", cid, e.detail());
     if (e.clientText() != null) {
@@ -331,20 +345,75 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     if (opts.pedantic && !Subjects.isValidLiteral(subject)) {
       queueProto(Wire.err("Invalid Publish Subject"));
     }
-    if (perms != Permissions.ALL && !canPublish(subject)) {
-      queueProto(Wire.err("Permissions Violation for Publish to \"" + subject + "\""));
+    // Subjects under _GR_. are nats-server's gateway-routed replies; a client may not publish there.
+    if (hasPrefix(subject, GATEWAY_REPLY_PREFIX) || (perms != Permissions.ALL && !canPublish(subject))) {
+      queueProto(Wire.err("Permissions Violation for Publish to " + goQuote(subject)));
+      return;
+    }
+    String reply = p.reply();
+    if (reply != null && isReservedReply(reply)) {
+      queueProto(Wire.err("Permissions Violation for Publish with Reply of " + goQuote(reply)));
       return;
     }
     if (opts.verbose) {
       queueProto(Wire.OK);
     }
-    String reply = p.reply();
-    SublistResult r = lookup(subject);
+    // nats-server's sublist matches nothing for a subject with an empty token ("a..b", ".a",
+    // "a."), even a full wildcard; with pedantic on the client was warned above.
+    SublistResult r = Subjects.isValidPublish(subject) ? lookup(subject) : SublistResult.EMPTY;
     Msg m = new Msg(subject, reply, p.hdrLen(), p.data());
     int delivered = router.publish(r, m, opts.echo ? null : this, Origin.CLIENT, batch);
     if (delivered == 0 && reply != null && opts.noResponders) {
       sendNoResponders(reply);
     }
+  }
+
+  /** nats-server's service-import reply prefix; any reply starting with it is reserved. */
+  private static final String SERVICE_REPLY_PREFIX = "_R_.";
+  /** nats-server's gateway-routed reply prefix; reserved when something follows it. */
+  private static final String GATEWAY_REPLY_PREFIX = "_GR_.";
+  /** JetStream ack subjects: only the server may use them as a reply. */
+  private static final String JS_ACK_PREFIX = "$JS.ACK.";
+
+  /** Whether a client may not use {@code reply} as a reply subject (nats-server isReservedReply). */
+  private static boolean isReservedReply(String reply) {
+    return reply.startsWith(SERVICE_REPLY_PREFIX) || hasPrefix(reply, JS_ACK_PREFIX)
+        || hasPrefix(reply, GATEWAY_REPLY_PREFIX);
+  }
+
+  /** Whether {@code s} starts with {@code prefix} and has more after it. */
+  private static boolean hasPrefix(String s, String prefix) {
+    return s.length() > prefix.length() && s.startsWith(prefix);
+  }
+
+  /**
+   * Quotes a subject the way Go's {@code %q} does for the ASCII range, so that error texts match
+   * nats-server's byte for byte. Bytes above 0x7f are left as they are.
+   */
+  static String goQuote(String s) {
+    StringBuilder b = new StringBuilder(s.length() + 2).append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      switch (c) {
+        case '"' -> b.append("\\\"");
+        case '\\' -> b.append("\\\\");
+        case '\u0007' -> b.append("\\a");
+        case '\b' -> b.append("\\b");
+        case '\f' -> b.append("\\f");
+        case '\n' -> b.append("\\n");
+        case '\r' -> b.append("\\r");
+        case '\t' -> b.append("\\t");
+        case '\u000b' -> b.append("\\v");
+        default -> {
+          if (c < 0x20 || c == 0x7f) {
+            b.append(String.format("\\x%02x", (int) c));
+          } else {
+            b.append(c);
+          }
+        }
+      }
+    }
+    return b.append('"').toString();
   }
 
   private boolean canPublish(String subject) {
@@ -379,6 +448,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
   /** Tells a requester that nobody is listening, with an HMSG 503 to its own reply subscription. */
   private void sendNoResponders(String reply) {
+    if (!Subjects.isValidPublish(reply)) {
+      return; // matches no subscription in nats-server either
+    }
     SublistResult r = router.sublist().match(reply);
     for (Subscription s : r.psubs) {
       if (s.subscriber == this) {
