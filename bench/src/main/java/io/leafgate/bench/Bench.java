@@ -68,13 +68,17 @@ public final class Bench {
   }
 
   private int run() throws Exception {
-    long t0 = System.nanoTime();
     tmp = Files.createTempDirectory("leafgate-bench-");
     Thread cleanup = new Thread(this::stopAll, "bench-cleanup");
     Runtime.getRuntime().addShutdownHook(cleanup);
     List<String> header = header();
+    long t0;
+    long buildNanos;
     try {
+      long b0 = System.nanoTime();
       prepareLeafgate();
+      t0 = System.nanoTime();
+      buildNanos = t0 - b0;
       if (options.wants(Scenario.STARTUP)) {
         startup();
       }
@@ -88,7 +92,8 @@ public final class Bench {
     } finally {
       stopAll();
     }
-    header.add(String.format(Locale.ROOT, "Wall time: %.0f s.", (System.nanoTime() - t0) / 1e9));
+    header.add(String.format(Locale.ROOT, "Wall time: %.0f s (plus %.1f s for ./leafgate --version, which builds the "
+        + "distribution if it is stale).", (System.nanoTime() - t0) / 1e9, buildNanos / 1e9));
     String text = report.render(header);
     System.out.print(text);
     Files.createDirectories(options.out().toAbsolutePath().getParent());
@@ -162,12 +167,12 @@ public final class Bench {
       report.add(conns, kind, kib2mib(m.withConnectionsKiB()));
       report.add(per, kind, m.perConnectionKiB());
     }
-    report.note(String.format(Locale.ROOT, "Memory: VmRSS of a fresh server process, %.0f s after start-up, then "
-        + "%.0f s after %,d raw TCP clients (CONNECT, PING, answer PINGs) were all established; one "
+    report.note(String.format(Locale.ROOT, "Memory: VmRSS of a fresh server process, %s after start-up, then "
+        + "%s after %,d raw TCP clients (CONNECT, PING, answer PINGs) were all established; one "
         + "measurement per server. leafgate runs with the launcher's default JVM flags (LEAFGATE_JAVA_OPTS "
         + "is removed from its environment). Open-files limit of the bench JVM: %s (bench/run raises it with "
-        + "ulimit -n; the servers inherit it).", options.idleSettle().toMillis() / 1e3,
-        options.connectionsSettle().toMillis() / 1e3, n, openFilesLimit()));
+        + "ulimit -n; the servers inherit it).", span(options.idleSettle()),
+        span(options.connectionsSettle()), n, openFilesLimit()));
   }
 
   private static Measured kib2mib(Measured m) {
@@ -203,12 +208,12 @@ public final class Bench {
       latency(servers);
     }
     if (Stream.of(Scenario.PUB, Scenario.PUBSUB, Scenario.FANOUT, Scenario.QUEUE).anyMatch(options::wants)) {
-      report.note(String.format(Locale.ROOT, "Throughput: each run publishes for %.1f s (at most %,d / %,d msgs "
+      report.note(String.format(Locale.ROOT, "Throughput: each run publishes for %s (at most %,d / %,d msgs "
           + "of 16 B / 1 KB), flushes, and waits until every subscriber has every message; the clock stops at the "
           + "last message received (publish-only: at the flush's PONG). Before the measured runs of each scenario "
-          + "and size, one %.1f s warm-up run per server (the JIT of leafgate needs it).",
-          options.publishFor().toMillis() / 1e3, options.maxMessages(16), options.maxMessages(1024),
-          options.warmUpFor().toMillis() / 1e3));
+          + "and size, one %s warm-up run per server (the JIT of leafgate needs it).",
+          span(options.publishFor()), options.maxMessages(16), options.maxMessages(1024),
+          span(options.warmUpFor())));
     }
 
     for (ServerKind kind : ServerKind.values()) {
@@ -277,8 +282,8 @@ public final class Bench {
     }
     Latency.Limits l = options.latencyLimits();
     report.note(String.format(Locale.ROOT, "Request/reply: one requester, one responder (Dispatcher) on two "
-        + "connections; sequential requests, %.1f s warm-up then %.1f s measured per run; reply size = request "
-        + "size.", l.warmFor().toMillis() / 1e3, l.measureFor().toMillis() / 1e3));
+        + "connections; sequential requests, %s warm-up then %s measured per run; reply size = request "
+        + "size.", span(l.warmFor()), span(l.measureFor())));
   }
 
   /** The server order of the next repetition: it alternates on every call. */
@@ -288,6 +293,11 @@ public final class Bench {
   }
 
   // Helpers
+
+  /** A duration for the notes: "300 ms", "2.5 s". */
+  private static String span(Duration d) {
+    return d.toMillis() < 1000 ? d.toMillis() + " ms" : String.format(Locale.ROOT, "%.1f s", d.toMillis() / 1e3);
+  }
 
   private static String sizeLabel(int size) {
     return size >= 1024 ? size / 1024 + " KB" : size + " B";

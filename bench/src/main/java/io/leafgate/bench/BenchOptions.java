@@ -99,7 +99,7 @@ record BenchOptions(boolean quick, int runs, Set<Scenario> only, Path root, Path
 
   /** How long each throughput run publishes. */
   Duration publishFor() {
-    return quick ? Duration.ofMillis(300) : Duration.ofMillis(2000);
+    return quick ? Duration.ofMillis(300) : Duration.ofMillis(1500);
   }
 
   /** An upper bound on the messages of one throughput run (the time usually binds first). */
@@ -120,12 +120,12 @@ record BenchOptions(boolean quick, int runs, Set<Scenario> only, Path root, Path
   /** The request/reply warm-up and measurement lengths, and the sample bound. */
   Latency.Limits latencyLimits() {
     return quick ? new Latency.Limits(Duration.ofMillis(200), Duration.ofMillis(600), 200_000)
-        : new Latency.Limits(Duration.ofMillis(500), Duration.ofMillis(2000), 500_000);
+        : new Latency.Limits(Duration.ofMillis(500), Duration.ofMillis(1500), 500_000);
   }
 
   /** How long a freshly started server stays idle before its RSS is read. */
   Duration idleSettle() {
-    return quick ? Duration.ofMillis(1000) : Duration.ofMillis(3000);
+    return quick ? Duration.ofMillis(700) : Duration.ofMillis(3000);
   }
 
   /**
