@@ -80,14 +80,14 @@ public final class Bench {
       t0 = System.nanoTime();
       buildNanos = t0 - b0;
       if (options.wants(Scenario.STARTUP)) {
-        startup();
+        timed("start-up", this::startup);
       }
       if (options.wants(Scenario.MEMORY)) {
-        memory();
+        timed("memory", this::memory);
       }
       if (Stream.of(Scenario.PUB, Scenario.PUBSUB, Scenario.FANOUT, Scenario.QUEUE, Scenario.REQREP)
           .anyMatch(options::wants)) {
-        load();
+        timed("load", this::load);
       }
     } finally {
       stopAll();
@@ -123,6 +123,17 @@ public final class Bench {
     h.add("All servers and clients on loopback; every client is jnats with default options (publisher, "
         + "subscribers with a Dispatcher, requester); each subscriber on its own connection.");
     return h;
+  }
+
+  /** A section of the benchmark. */
+  private interface Section {
+    void run() throws Exception;
+  }
+
+  private void timed(String name, Section section) throws Exception {
+    long t = System.nanoTime();
+    section.run();
+    progress(String.format(Locale.ROOT, "%s section took %.1f s", name, (System.nanoTime() - t) / 1e9));
   }
 
   /** Runs the launcher once so the distribution is built before anything is timed. */
@@ -234,8 +245,10 @@ public final class Bench {
           options.stallTimeout());
       Throughput.Limits warm = new Throughput.Limits(options.warmUpFor(), Long.MAX_VALUE, options.stallTimeout());
       for (ServerKind kind : ServerKind.values()) {
+        ServerProcess server = servers.get(kind);
+        long mark = server.logMark();
         try {
-          Measured m = Throughput.run(servers.get(kind).natsUrl(), shape, size, warm);
+          Measured m = withServerWarnings(Throughput.run(server.natsUrl(), shape, size, warm), server, mark);
           if (!m.ok()) {
             report.problem("warm-up of " + s.cliName() + " " + sizeLabel(size) + " on " + kind.label() + ": "
                 + m.problem());
@@ -246,12 +259,15 @@ public final class Bench {
       }
       for (int rep = 0; rep < options.runs(); rep++) {
         for (ServerKind kind : nextOrder()) {
+          ServerProcess server = servers.get(kind);
+          long mark = server.logMark();
           Measured m;
           try {
-            m = Throughput.run(servers.get(kind).natsUrl(), shape, size, limits);
+            m = Throughput.run(server.natsUrl(), shape, size, limits);
           } catch (Exception e) {
             m = Measured.failed(e.toString());
           }
+          m = withServerWarnings(m, server, mark);
           progress(String.format(Locale.ROOT, "%s %s: %s %s", s.cliName(), sizeLabel(size), kind.label(),
               show(m, "msgs/s")));
           report.add(row, kind, m);
@@ -266,12 +282,15 @@ public final class Bench {
       Report.Row p99 = report.loadRow("request/reply p99", sizeLabel(size), Report.Unit.MICROS);
       for (int rep = 0; rep < options.runs(); rep++) {
         for (ServerKind kind : nextOrder()) {
+          ServerProcess server = servers.get(kind);
+          long mark = server.logMark();
           Latency.Result r;
           try {
-            r = Latency.run(servers.get(kind).natsUrl(), size, options.latencyLimits());
+            r = Latency.run(server.natsUrl(), size, options.latencyLimits());
           } catch (Exception e) {
             r = Latency.Result.failed(e.toString());
           }
+          r = new Latency.Result(withServerWarnings(r.p50(), server, mark), r.p99());
           progress(String.format(Locale.ROOT, "reqrep %s: %s p50 %s, p99 %s", sizeLabel(size), kind.label(),
               show(r.p50(), "µs"), show(r.p99(), "µs")));
           report.add(p50, kind, r.p50());
@@ -284,6 +303,15 @@ public final class Bench {
     report.note(String.format(Locale.ROOT, "Request/reply: one requester, one responder (Dispatcher) on two "
         + "connections; sequential requests, %s warm-up then %s measured per run; reply size = request "
         + "size.", span(l.warmFor()), span(l.measureFor())));
+  }
+
+  /** Adds what the server logged as warnings during a failed run to the run's problem. */
+  private static Measured withServerWarnings(Measured m, ServerProcess server, long mark) {
+    if (m.problem() == null) {
+      return m;
+    }
+    String w = server.warningsSince(mark, 2);
+    return w.isEmpty() ? m : new Measured(m.value(), m.problem() + "; " + server.kind().label() + " log: " + w);
   }
 
   /** The server order of the next repetition: it alternates on every call. */

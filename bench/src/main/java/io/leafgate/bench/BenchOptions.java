@@ -109,7 +109,7 @@ record BenchOptions(boolean quick, int runs, Set<Scenario> only, Path root, Path
 
   /** Fail a throughput run when no message arrives for this long while some are missing. */
   Duration stallTimeout() {
-    return Duration.ofSeconds(5);
+    return Duration.ofSeconds(3);
   }
 
   /** The warm-up run per server before the measured runs of each throughput scenario and size. */

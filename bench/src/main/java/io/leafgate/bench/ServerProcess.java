@@ -223,6 +223,39 @@ final class ServerProcess implements AutoCloseable {
     return new IOException(kind.label() + " " + what + "; log " + log + ":\n" + tail(log, 20));
   }
 
+  /** The current length of the server's log, to pass to {@link #warningsSince} later. */
+  long logMark() {
+    try {
+      return Files.size(log);
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  /**
+   * The warning and error lines the server logged after {@code mark} (at most {@code max}, the
+   * first ones), joined by " / "; empty when there are none. Matches both log formats
+   * ({@code [WARN]}/{@code [ERROR]} for leafgate, {@code [WRN]}/{@code [ERR]} for nats-server).
+   */
+  String warningsSince(long mark, int max) {
+    try (var ch = Files.newByteChannel(log)) {
+      long size = ch.size();
+      if (size <= mark) {
+        return "";
+      }
+      var buf = java.nio.ByteBuffer.allocate((int) Math.min(size - mark, 1 << 20));
+      ch.position(mark);
+      while (buf.hasRemaining() && ch.read(buf) > 0) {
+        // fill
+      }
+      return new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8).lines()
+          .filter(l -> l.contains("[WARN]") || l.contains("[ERROR]") || l.contains("[WRN]") || l.contains("[ERR]"))
+          .limit(max).reduce((a, b) -> a + " / " + b).orElse("");
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
   /** The last {@code lines} lines of a text file, or a note when it cannot be read. */
   static String tail(Path file, int lines) {
     try {

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BooleanSupplier;
 
 /**
  * The message-rate scenarios: one jnats publisher (jnats defaults) and 0, 1 or 4 subscribers, each
@@ -92,7 +93,7 @@ final class Throughput {
 
       long expected = published * shape.deliveriesPerMessage();
       if (expected > 0) {
-        end = awaitCount(received, expected, limits.stallTimeout());
+        end = awaitCount(received, expected, limits.stallTimeout(), () -> clients.problem() != null);
         if (end < 0) {
           return Measured.failed("received " + received.sum() + " of " + expected + " messages"
               + problemSuffix(clients, dispatchers));
@@ -134,9 +135,10 @@ final class Throughput {
 
   /**
    * Waits until {@code counter} reaches {@code expected} and returns {@link System#nanoTime} at
-   * that moment (to within the 1 ms poll), or -1 when it stalls for {@code stallTimeout}.
+   * that moment (to within the 1 ms poll), or -1 when it stalls for {@code stallTimeout} or
+   * {@code broken} says a connection was lost (then the missing messages will never come).
    */
-  static long awaitCount(LongAdder counter, long expected, Duration stallTimeout)
+  static long awaitCount(LongAdder counter, long expected, Duration stallTimeout, BooleanSupplier broken)
       throws InterruptedException {
     long last = -1;
     long lastChange = System.nanoTime();
@@ -145,6 +147,9 @@ final class Throughput {
       long n = counter.sum();
       if (n >= expected) {
         return now;
+      }
+      if (broken.getAsBoolean()) {
+        return -1;
       }
       if (n != last) {
         last = n;
