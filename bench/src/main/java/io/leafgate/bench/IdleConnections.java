@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * so both processes need an open-files limit above the connection count (see bench/run).
  */
 final class IdleConnections implements AutoCloseable {
-  private static final int MAX_HANDSHAKES = 200;
+  private static final int MAX_HANDSHAKES = 500;
   private static final byte[] CONNECT = ("CONNECT {\"verbose\":false,\"pedantic\":false,\"tls_required\":false,"
       + "\"name\":\"bench-idle\",\"lang\":\"raw\",\"version\":\"0\",\"protocol\":1}\r\nPING\r\n")
       .getBytes(StandardCharsets.US_ASCII);
@@ -243,10 +243,14 @@ final class IdleConnections implements AutoCloseable {
    * state, and this machine's ephemeral ports are free again at once for the next server.
    */
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     stopping = true;
     selector.wakeup();
-    io.join(5000);
+    try {
+      io.join(5000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     try {
       selector.close();
     } catch (IOException ignored) {

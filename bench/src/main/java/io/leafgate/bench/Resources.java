@@ -67,8 +67,9 @@ final class Resources {
 
   /**
    * Starts a fresh server, reads its RSS after {@code idleSettle}, opens {@code count} idle
-   * connections, waits {@code connectionsSettle}, and reads the RSS again. Stops the server before
-   * closing the connections (see {@link IdleConnections#close()}).
+   * connections, waits {@code connectionsSettle}, and reads the RSS again. Then kills the server
+   * (its clean stop is not measured here) before closing the connections (see
+   * {@link IdleConnections#close()}).
    */
   Memory memory(ServerKind kind, Path workDir, int count, Duration idleSettle, Duration connectionsSettle)
       throws IOException, InterruptedException {
@@ -102,6 +103,7 @@ final class Resources {
       long rss = p.rssKiB();
       progress.accept(String.format("memory: %s RSS with %,d connections %.1f MiB (%d server PINGs answered)",
           kind.label(), count, rss / 1024.0, idle.pingsAnswered()));
+      p.kill();
       return new Memory(idleRss, Measured.of(rss), Measured.of((rss - idleRss.value()) / count));
     } finally {
       if (idle != null) {
