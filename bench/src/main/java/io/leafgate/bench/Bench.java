@@ -48,13 +48,17 @@ public final class Bench {
 
   /** Runs the benchmark; exit code 0 when it ran (whatever the figures), 2 on bad arguments, 1 on failure. */
   public static void main(String[] args) {
+    if (List.of(args).contains("--help") || List.of(args).contains("-h")) {
+      System.out.print(BenchOptions.USAGE);
+      return;
+    }
     BenchOptions options;
     try {
       options = BenchOptions.parse(args);
     } catch (IllegalArgumentException e) {
       System.err.println("bench: " + e.getMessage());
       System.err.print(BenchOptions.USAGE);
-      System.exit(args.length == 1 && (args[0].equals("--help") || args[0].equals("-h")) ? 0 : 2);
+      System.exit(2);
       return;
     }
     int code;
@@ -181,7 +185,8 @@ public final class Bench {
           options.connectionsSettle());
       report.add(idle, kind, kib2mib(m.idleKiB()));
       report.add(conns, kind, kib2mib(m.withConnectionsKiB()));
-      report.add(per, kind, m.perConnectionKiB());
+      // A failure is listed once, under the 10k row.
+      report.add(per, kind, m.perConnectionKiB().ok() ? m.perConnectionKiB() : new Measured(Double.NaN, null));
     }
     report.note(String.format(Locale.ROOT, "Memory: VmRSS of a fresh server process, %s after start-up, then "
         + "%s after %,d raw TCP clients (CONNECT, PING, answer PINGs) were all established; one "
