@@ -181,8 +181,14 @@ public final class Bench {
         Report.Unit.MIB);
     Report.Row per = report.resourceRow("RSS per idle connection", "-", Report.Unit.KIB);
     for (ServerKind kind : ServerKind.values()) {
-      Resources.Memory m = res.memory(kind, tmp.resolve("memory-" + kind.label()), n, options.idleSettle(),
-          options.connectionsSettle());
+      Resources.Memory m;
+      try {
+        m = res.memory(kind, tmp.resolve("memory-" + kind.label()), n, options.idleSettle(),
+            options.connectionsSettle());
+      } catch (IOException e) {
+        Measured f = Measured.failed(e.getMessage());
+        m = new Resources.Memory(f, f, f);
+      }
       report.add(idle, kind, kib2mib(m.idleKiB()));
       report.add(conns, kind, kib2mib(m.withConnectionsKiB()));
       // A failure is listed once, under the 10k row.
@@ -215,7 +221,12 @@ public final class Bench {
     for (ServerKind kind : ServerKind.values()) {
       ServerProcess p = ServerProcess.launch(kind, programs, -1, tmp.resolve("load-" + kind.label()));
       running.add(p);
-      servers.put(kind, p.awaitReady(START_TIMEOUT));
+      try {
+        servers.put(kind, p.awaitReady(START_TIMEOUT));
+      } catch (IOException e) {
+        report.problem("load scenarios skipped: " + e.getMessage());
+        return;
+      }
       progress("load: " + kind.label() + " at " + p.natsUrl() + " (pid " + p.serverPid() + ")");
     }
     servers.get(ServerKind.LEAFGATE).jvmOptions()

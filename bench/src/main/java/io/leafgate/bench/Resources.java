@@ -50,6 +50,8 @@ final class Resources {
           }
         } catch (ConnectException notYet) {
           // not listening yet
+        } catch (IOException notReady) {
+          // accepted but closed or silent: not ready yet either
         }
         if (!p.isAlive()) {
           return Measured.failed(kind.label() + " exited during start-up; log:\n" + ServerProcess.tail(p.log(), 10));
