@@ -61,6 +61,12 @@ final class SqliteDatabase implements AutoCloseable {
       };
   private volatile boolean inTxn; // read by the sync thread to spot idle time
   private Thread txnThread;
+  /**
+   * Set when a mutation or commit failed: SQLite may have rolled the transaction back on its own, and
+   * later statements would then run (and commit) one by one, so nothing more is written until
+   * {@link #rollback}.
+   */
+  private StoreException failed;
   private volatile String problem;
 
   private SqliteDatabase(Path file, Connection conn) throws SQLException {
@@ -134,8 +140,11 @@ final class SqliteDatabase implements AutoCloseable {
   }
 
   private void tune() throws SQLException, StoreException {
-    // auto_vacuum only takes effect before the first table is created.
-    plain.execute("PRAGMA auto_vacuum = INCREMENTAL");
+    // auto_vacuum only takes effect before the first table is created; on an existing file setting it
+    // would be a write, which must not be needed to open a store on a full disk.
+    if (queryLong("PRAGMA page_count") == 0) {
+      plain.execute("PRAGMA auto_vacuum = INCREMENTAL");
+    }
     String mode;
     try (ResultSet rs = plain.executeQuery("PRAGMA journal_mode = WAL")) {
       mode = rs.next() ? rs.getString(1) : "?";
@@ -203,11 +212,20 @@ final class SqliteDatabase implements AutoCloseable {
 
   /** Runs a mutation inside the open group transaction, beginning it if needed. */
   <T> T write(String op, SqlFunction<T> fn) throws StoreException {
+    checkNotFailed(op);
     try {
       begin();
       return fn.apply(conn);
     } catch (SQLException e) {
-      throw classify(op, e);
+      failed = classify(op, e);
+      throw failed;
+    }
+  }
+
+  private void checkNotFailed(String op) throws StoreException {
+    if (failed != null) {
+      throw new StoreException(failed.kind(), op + " refused: the group failed (" + failed.getMessage()
+          + ") and must be rolled back first", failed);
     }
   }
 
@@ -265,6 +283,7 @@ final class SqliteDatabase implements AutoCloseable {
 
   /** Commits the group, if one is open. */
   void commit() throws StoreException {
+    checkNotFailed("commit");
     if (!inTxn) {
       return;
     }
@@ -273,7 +292,8 @@ final class SqliteDatabase implements AutoCloseable {
       inTxn = false;
       txnThread = null;
     } catch (SQLException e) {
-      throw classify("commit", e);
+      failed = classify("commit", e);
+      throw failed;
     }
   }
 
@@ -282,10 +302,8 @@ final class SqliteDatabase implements AutoCloseable {
     boolean had = inTxn;
     inTxn = false;
     txnThread = null;
+    failed = null;
     try {
-      if (!conn.getAutoCommit()) {
-        conn.setAutoCommit(true);
-      }
       plain.execute("ROLLBACK");
       return true;
     } catch (SQLException e) {
