@@ -15,7 +15,7 @@ import io.leafgate.leaf.spi.StreamCapture;
 import io.leafgate.storage.api.JetStreamStore;
 import io.leafgate.storage.api.StoreException;
 import io.leafgate.storage.engine.JetStreamEngine;
-import io.leafgate.storage.mem.MemJetStreamStore;
+import io.leafgate.storage.sqlite.SqliteJetStreamStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -113,7 +113,15 @@ public final class Gateway implements AutoCloseable {
   }
 
   private JetStreamStore openStore() throws IOException {
-    return new MemJetStreamStore();
+    SqliteJetStreamStore.Sync sync = options.jetStreamSync == ServerOptions.SyncMode.INTERVAL
+        ? SqliteJetStreamStore.Sync.INTERVAL : SqliteJetStreamStore.Sync.ALWAYS;
+    try {
+      return SqliteJetStreamStore.open(options.storeDir,
+          new SqliteJetStreamStore.Options(sync, SqliteJetStreamStore.Options.defaults().syncInterval(),
+              options.jetStreamMaxStore));
+    } catch (StoreException e) {
+      throw new IOException("the JetStream store in " + options.storeDir + " cannot be opened: " + e.getMessage(), e);
+    }
   }
 
   private void installLeafz(CoreMonitor core) {
