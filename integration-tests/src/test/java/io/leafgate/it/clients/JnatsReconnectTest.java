@@ -32,11 +32,14 @@ class JnatsReconnectTest {
     int port = first.port();
     CountDownLatch disconnected = new CountDownLatch(1);
     CountDownLatch reconnected = new CountDownLatch(1);
+    CountDownLatch resubscribed = new CountDownLatch(1);
     ConnectionListener events = (conn, type) -> {
-      if (type == ConnectionListener.Events.DISCONNECTED) {
-        disconnected.countDown();
-      } else if (type == ConnectionListener.Events.RECONNECTED) {
-        reconnected.countDown();
+      switch (type) {
+        case DISCONNECTED -> disconnected.countDown();
+        case RECONNECTED -> reconnected.countDown();
+        // jnats resends its subscriptions after RECONNECTED, then reports RESUBSCRIBED.
+        case RESUBSCRIBED -> resubscribed.countDown();
+        default -> { }
       }
     };
     TestGateway second = null;
@@ -61,8 +64,9 @@ class JnatsReconnectTest {
       second = TestGateway.start(tmp.resolve("second"), o -> o.port = port);
       assertEquals(port, second.port());
       assertTrue(reconnected.await(WAIT.toMillis(), TimeUnit.MILLISECONDS), "jnats did not reconnect to the new gateway");
+      assertTrue(resubscribed.await(WAIT.toMillis(), TimeUnit.MILLISECONDS), "jnats did not resend its subscriptions");
       assertEquals(Connection.Status.CONNECTED, nc.getStatus());
-      // The subscriptions were replayed on reconnect: the new server knows them.
+      // The subscriptions were replayed on reconnect, ahead of this PING: the new server knows them.
       roundTrip(nc);
       assertEquals(2, second.gateway().router().sublist().count(), "subscriptions on the restarted gateway");
 
