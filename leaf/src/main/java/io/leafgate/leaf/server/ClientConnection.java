@@ -266,8 +266,10 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     } else if (op instanceof ClientOp.Err e) {
       Logger.info("cid={} client sent an error: {}", cid, e.text());
       close(CloseReason.PARSE_ERROR);
+    } else if (op instanceof ClientOp.Info i) {
+      processInfo(i);
     }
-    // INFO and +OK from a client are accepted and ignored.
+    // +OK from a client is accepted and ignored.
   }
 
   @Override
@@ -309,6 +311,20 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
     if (opts.verbose) {
       queueProto(Wire.OK);
+    }
+  }
+
+  /**
+   * nats-server decodes a client's INFO into its Info struct and closes the connection, without
+   * -ERR, when that fails; otherwise a client's INFO is ignored. leafgate checks the JSON syntax and
+   * that the body is an object or null, not the type of each Info field.
+   */
+  private void processInfo(ClientOp.Info info) {
+    try {
+      ConnectOptions.requireObjectOrNull(info.json());
+    } catch (IOException e) {
+      Logger.info("cid={} INFO from the client is not a JSON object: {}", cid, e.getMessage());
+      close(CloseReason.PROTOCOL_VIOLATION);
     }
   }
 
