@@ -480,6 +480,10 @@ public final class SqliteJetStreamStore implements JetStreamStore {
       measureUsage();
     }
     syncer.committed(onDurable, wrote);
+    if (syncer.takeEngineCheckpointRequest()) {
+      // The WAL outgrew the sync thread's checkpoints because we never paused; catch up once.
+      db.checkpointTruncate();
+    }
   }
 
   private void persistAgeClock() throws StoreException {

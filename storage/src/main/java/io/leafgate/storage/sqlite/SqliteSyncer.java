@@ -26,15 +26,20 @@ import org.tinylog.Logger;
  * (group commit). With {@code sync: interval}, callbacks run as soon as they are queued and the WAL is
  * fsynced every interval.
  *
- * <p>It also checkpoints, on its own connection: {@code PASSIVE} once the WAL passes
- * {@link #CHECKPOINT_WAL_BYTES}, and {@code TRUNCATE} when the store has been idle for
- * {@link #IDLE_NANOS}. Neither blocks the engine's writes for long (a passive checkpoint never takes
- * the write lock; the truncate is attempted only when the engine has no open transaction and gives up
- * at once if it is busy).
+ * <p>It also checkpoints, on its own connection, so the WAL file size is the amount not yet copied
+ * into the database: once the WAL passes {@link #CHECKPOINT_WAL_BYTES}, a {@code PASSIVE} checkpoint
+ * copies the bulk without any lock the engine needs, then a {@code TRUNCATE} copies the rest and
+ * empties the file if the engine is between transactions at that moment (with a zero busy timeout it
+ * otherwise degrades to passive at once). The same pair runs when the store has been idle for
+ * {@link #IDLE_NANOS}. A WAL only shrinks once a checkpoint catches up with the writer, so if the
+ * engine writes without pause and the WAL passes {@link #ENGINE_CHECKPOINT_WAL_BYTES}, the engine is
+ * asked ({@link #takeEngineCheckpointRequest}) to truncate it itself after its next commit: a short
+ * pause, since the bulk was already copied here.
  */
 final class SqliteSyncer implements AutoCloseable {
   static final String THREAD_NAME = "leafgate-store-sync";
   static final long CHECKPOINT_WAL_BYTES = 4L << 20;
+  static final long ENGINE_CHECKPOINT_WAL_BYTES = 16L << 20;
   static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(2);
   private static final long TICK_MILLIS = 500;
 
@@ -57,9 +62,12 @@ final class SqliteSyncer implements AutoCloseable {
   private FileChannel wal;
   private Connection checkpointConn;
   private boolean truncatedSinceCommit = true;
+  /** WAL size right after our last checkpoint: what is above it has not been copied yet. */
+  private long checkpointedWalBytes;
   private long lastCheckpointWarn;
   private volatile String problem;
   private volatile long fsyncs;
+  private volatile boolean engineCheckpointWanted;
 
   SqliteSyncer(Path dbFile, Path walFile, boolean always, long intervalNanos, BooleanSupplier engineInTransaction) {
     this.dbFile = dbFile;
@@ -94,6 +102,15 @@ final class SqliteSyncer implements AutoCloseable {
   /** A sticky failure (a failed fsync: what the kernel dropped cannot be trusted again), or null. */
   String problem() {
     return problem;
+  }
+
+  /** Whether the engine should truncate the WAL after its commit (the WAL outgrew the checkpoints); resets. */
+  boolean takeEngineCheckpointRequest() {
+    if (engineCheckpointWanted) {
+      engineCheckpointWanted = false;
+      return true;
+    }
+    return false;
   }
 
   /** How many times the WAL was fsynced (for tests and metrics). */
@@ -199,12 +216,23 @@ final class SqliteSyncer implements AutoCloseable {
   private void checkpointIfDue(long sinceCommit) {
     long walBytes = SqliteDatabase.sizeOrZero(walFile);
     try {
-      if (walBytes > CHECKPOINT_WAL_BYTES) {
+      if (walBytes < checkpointedWalBytes) {
+        checkpointedWalBytes = 0; // truncated by the engine
+      }
+      // Only every CHECKPOINT_WAL_BYTES of new frames: each checkpoint copies the hot pages again and
+      // fsyncs the database, so checkpointing after every commit would multiply flash writes.
+      if (walBytes - checkpointedWalBytes > CHECKPOINT_WAL_BYTES) {
         checkpoint("PASSIVE");
+        boolean truncated = checkpoint("TRUNCATE");
+        checkpointedWalBytes = truncated ? 0 : walBytes;
+        if (!truncated && walBytes > ENGINE_CHECKPOINT_WAL_BYTES) {
+          engineCheckpointWanted = true;
+        }
       } else if (walBytes > 0 && !truncatedSinceCommit && sinceCommit > IDLE_NANOS
           && !engineInTransaction.getAsBoolean()) {
         if (checkpoint("PASSIVE") && checkpoint("TRUNCATE")) {
           truncatedSinceCommit = true;
+          checkpointedWalBytes = 0;
         }
       }
     } catch (SQLException e) {
