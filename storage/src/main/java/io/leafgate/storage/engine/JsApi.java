@@ -140,12 +140,28 @@ final class JsApi {
         if (a.size() != 3) {
           throw ApiError.badRequest();
         }
-        Map<String, Object> req = Json.object(body);
-        StreamConfig cfg = StreamConfig.parse(req, a.get(2));
+        // nats-server's order: decode (an empty body is invalid JSON), the name in the subject, then
+        // the configuration checks; an update checks the configuration before the name.
+        if (body == null || body.length == 0) {
+          throw new Json.BadJson("empty request");
+        }
+        boolean create = verb.equals("CREATE");
+        StreamConfig cfg = StreamConfig.decode(Json.object(body));
+        if (!create) {
+          cfg.validate();
+        }
         if (!cfg.name.equals(a.get(2))) {
           throw ApiError.streamNameMismatch();
         }
-        boolean create = verb.equals("CREATE");
+        if (create) {
+          if (cfg.name.indexOf('/') >= 0 || cfg.name.indexOf('\\') >= 0) {
+            throw ApiError.streamNamePathSeparators();
+          }
+          if (cfg.sealed) {
+            throw ApiError.streamInvalidConfig("stream configuration for create can not be sealed");
+          }
+          cfg.validate();
+        }
         boolean existed = engine.streams().containsKey(cfg.name);
         Stream s = create ? engine.createStream(cfg) : engine.updateStream(cfg);
         Map<String, Object> m = typed(type);
