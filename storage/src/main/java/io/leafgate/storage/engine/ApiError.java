@@ -140,6 +140,11 @@ public final class ApiError extends Exception {
     return new ApiError(500, 10057, "message delete not permitted");
   }
 
+  /** nats-server's JSStreamMsgDeleteFailedF with the store's reason. */
+  public static ApiError messageDeleteFailed(String why) {
+    return new ApiError(500, 10057, why);
+  }
+
   public static ApiError sequenceNotFound(long seq) {
     return new ApiError(400, 10043, "sequence " + seq + " not found");
   }

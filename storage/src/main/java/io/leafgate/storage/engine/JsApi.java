@@ -286,6 +286,11 @@ final class JsApi {
             throw ApiError.storageFailure(e.getMessage());
           }
           if (!ok) {
+            // nats-server's file store fails past the last sequence (and for 0); the memory store
+            // and interior gaps answer "sequence not found".
+            if (!s.config.memory && (seq <= 0 || seq > s.store.state().lastSeq())) {
+              throw ApiError.messageDeleteFailed(seq <= 0 ? "no message found" : "stream store EOF");
+            }
             throw ApiError.sequenceNotFound(seq);
           }
           Map<String, Object> m = typed(type);
