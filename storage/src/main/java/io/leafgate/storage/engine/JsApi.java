@@ -382,7 +382,9 @@ final class JsApi {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("messages", st.msgs());
     m.put("bytes", st.bytes());
-    m.put("first_seq", st.firstSeq());
+    // A stream that never stored anything reports first_seq 0, as nats-server does; after messages
+    // went away it is last_seq + 1.
+    m.put("first_seq", st.lastSeq() == 0 && st.msgs() == 0 ? 0 : st.firstSeq());
     m.put("first_ts", Json.time(st.msgs() == 0 ? 0 : st.firstTsNanos()));
     m.put("last_seq", st.lastSeq());
     m.put("last_ts", Json.time(st.lastTsNanos()));
