@@ -528,21 +528,24 @@ final class JsApi {
 
   private void create(List<String> a, String reply, byte[] body, String type, boolean legacyDurable)
       throws ApiError, Json.BadJson {
+    // nats-server 2.10's jsConsumerCreateRequest, in its order: decode, stream name, consumer name,
+    // the legacy forms' durable rules, the filter in the subject, then the stream.
+    if (body == null || body.length == 0) {
+      throw new Json.BadJson("empty request");
+    }
     Map<String, Object> req = Json.object(body);
+    Map<String, Object> cfgMap = Json.mapOf(req, "config");
+    String action = Json.strOf(req, "action", "");
     String streamName = legacyDurable ? arg(a, 3) : arg(a, 2);
     String subjName = legacyDurable ? arg(a, 4) : (a.size() > 3 ? a.get(3) : null);
     String subjFilter = !legacyDurable && a.size() > 4 ? String.join(".", a.subList(4, a.size())) : null;
-    String reqStream = Json.strOf(req, "stream_name", "");
-    if (!reqStream.isEmpty() && !reqStream.equals(streamName)) {
+    ConsumerConfig cfg = ConsumerConfig.decode(cfgMap == null ? Map.of() : cfgMap, legacyDurable ? null : subjName);
+    if (!Json.strOf(req, "stream_name", "").equals(streamName)) {
       throw ApiError.streamNameMismatch();
     }
-    Map<String, Object> cfgMap = Json.mapOf(req, "config");
-    if (cfgMap == null) {
-      throw ApiError.consumerBadRequest(10003, "bad request");
+    if (subjName != null && (subjName.indexOf('/') >= 0 || subjName.indexOf('\\') >= 0)) {
+      throw ApiError.consumerNamePathSeparators();
     }
-    String action = Json.strOf(req, "action", "");
-    Stream s = streamOrThrow(streamName);
-    ConsumerConfig cfg = ConsumerConfig.parse(cfgMap, subjName);
     if (legacyDurable) {
       if (cfg.durableName == null) {
         throw ApiError.consumerBadRequest(10018, "consumer expected to be durable but a durable name was not set");
@@ -554,13 +557,8 @@ final class JsApi {
       if (cfg.durableName != null) {
         throw ApiError.consumerBadRequest(10020, "consumer expected to be ephemeral but a durable name was set in request");
       }
-    } else {
-      if (cfg.durableName != null && !cfg.durableName.equals(subjName)) {
-        throw ApiError.consumerBadRequest(10017, "consumer name in subject does not match durable name in request");
-      }
-      if (cfg.name != null && !cfg.name.equals(subjName)) {
-        throw ApiError.consumerBadRequest(10017, "consumer name in subject does not match durable name in request");
-      }
+    } else if (cfg.durableName != null && !cfg.durableName.equals(subjName)) {
+      throw ApiError.consumerBadRequest(10017, "consumer name in subject does not match durable name in request");
     }
     if (subjFilter != null) {
       if (!cfg.filterSubjects.isEmpty()) {
@@ -571,6 +569,11 @@ final class JsApi {
             "Consumer create request did not match filtered subject from create subject");
       }
     }
+    if (cfg.replicas > 1) {
+      throw ApiError.replicasNotSupported();
+    }
+    Stream s = streamOrThrow(streamName);
+    cfg.validate();
     Consumer c = engine.createConsumer(s, cfg, action);
     Map<String, Object> m = typed(type);
     m.putAll(c.info());
