@@ -853,8 +853,12 @@ public final class Consumer {
     m.put("delivered", delivered);
     Map<String, Object> floor = new LinkedHashMap<>();
     boolean durable = config.isDurable() && !stream.config.memory && !config.memStorage;
-    floor.put("consumer_seq", durable ? Math.min(committedFloorD, ackFloorD) : ackFloorD);
-    floor.put("stream_seq", durable ? Math.min(committedFloorS, ackFloorS) : ackFloorS);
+    long floorD = durable ? Math.min(committedFloorD, ackFloorD) : ackFloorD;
+    long floorS = durable ? Math.min(committedFloorS, ackFloorS) : ackFloorS;
+    // Until something is acknowledged nats-server reports a zero floor (its stored state starts
+    // empty), even when the consumer starts past the first message.
+    floor.put("consumer_seq", floorD);
+    floor.put("stream_seq", floorD == 0 ? 0 : floorS);
     if (lastAckWall > 0) {
       floor.put("last_active", Json.time(lastAckWall));
     }

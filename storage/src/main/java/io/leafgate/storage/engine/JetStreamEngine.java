@@ -672,10 +672,12 @@ public final class JetStreamEngine implements AutoCloseable {
 
   /** Creates or updates a consumer ({@code action}: "create", "update", or "" for either). */
   Consumer createConsumer(Stream s, ConsumerConfig cfg, String action) throws ApiError {
-    String name = cfg.name != null ? cfg.name : newConsumerName();
+    // A legacy durable has no name in its configuration (nats-server echoes none): its durable name
+    // names it. A legacy ephemeral without a name gets a generated one, echoed in the configuration.
+    String name = cfg.name != null ? cfg.name : cfg.durableName != null ? cfg.durableName : newConsumerName();
     Consumer existing = s.consumers.get(name);
     if (existing != null) {
-      if (existing.config.equals(withName(cfg, name))) {
+      if (existing.config.equals(cfg)) {
         return existing;
       }
       if (action.equals("create")) {
@@ -703,7 +705,7 @@ public final class JetStreamEngine implements AutoCloseable {
     }
     checkFilters(s, cfg);
     checkWorkQueue(s, cfg);
-    if (cfg.name == null) {
+    if (cfg.name == null && cfg.durableName == null) {
       cfg = withName(cfg, name);
     }
     Consumer c = new Consumer(s, name, cfg, wallNanos());
