@@ -98,6 +98,10 @@ public final class Bench {
           .anyMatch(options::wants)) {
         timed("load", this::load);
       }
+    } catch (Exception e) {
+      stopAll();
+      System.err.println("bench: server logs kept in " + tmp);
+      throw e;
     } finally {
       stopAll();
     }
