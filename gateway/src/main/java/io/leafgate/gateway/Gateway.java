@@ -41,6 +41,8 @@ public final class Gateway implements AutoCloseable {
   private final UplinkConfig uplinkConfig;
   private HubBridge uplink;
   private Path portsFile;
+  private java.nio.channels.FileChannel storeLockChannel;
+  private java.nio.channels.FileLock storeLock;
   private volatile boolean closed;
 
   private Gateway(ServerOptions options, UplinkConfig uplinkConfig) {
@@ -78,6 +80,7 @@ public final class Gateway implements AutoCloseable {
 
   private void startAll() throws IOException {
     Files.createDirectories(options.storeDir);
+    lockStoreDir();
     if (options.jetStream) {
       startJetStream();
     }
@@ -98,6 +101,27 @@ public final class Gateway implements AutoCloseable {
       monitor.start();
     }
     writePortsFile();
+  }
+
+  /**
+   * Takes an exclusive lock on the store dir for the life of the process: two gateways on one store
+   * would corrupt each other's stream state and uplink cursor.
+   */
+  private void lockStoreDir() throws IOException {
+    Path lockFile = options.storeDir.resolve("leafgate.lock");
+    storeLockChannel = java.nio.channels.FileChannel.open(lockFile, java.nio.file.StandardOpenOption.CREATE,
+        java.nio.file.StandardOpenOption.WRITE);
+    try {
+      storeLock = storeLockChannel.tryLock();
+    } catch (java.nio.channels.OverlappingFileLockException e) {
+      storeLock = null;
+    }
+    if (storeLock == null) {
+      storeLockChannel.close();
+      storeLockChannel = null;
+      throw new IOException("the store dir " + options.storeDir.toAbsolutePath()
+          + " is in use by another leafgate; give each gateway its own store_dir");
+    }
   }
 
   private void startJetStream() throws IOException {
@@ -150,7 +174,10 @@ public final class Gateway implements AutoCloseable {
       ports.put("monitoring", List.of("http://" + options.httpHost + ":" + monitor.boundPort()));
     }
     portsFile = options.storeDir.resolve("leafgate_" + ProcessHandle.current().pid() + ".ports");
-    Files.writeString(portsFile, JSON.std.asString(ports));
+    // Written whole or not at all: whoever polls for it never reads half a file.
+    Path tmp = options.storeDir.resolve(portsFile.getFileName() + ".tmp");
+    Files.writeString(tmp, JSON.std.asString(ports));
+    Files.move(tmp, portsFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
   }
 
   public int natsPort() {
@@ -209,6 +236,13 @@ public final class Gateway implements AutoCloseable {
       jsStore.close();
     }
     transport.shutdown();
+    if (storeLockChannel != null) {
+      try {
+        storeLockChannel.close(); // releases the lock
+      } catch (IOException e) {
+        Logger.debug("Closing the store lock: {}", e.getMessage());
+      }
+    }
     if (portsFile != null) {
       try {
         Files.deleteIfExists(portsFile);

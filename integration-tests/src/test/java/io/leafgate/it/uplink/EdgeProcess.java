@@ -16,14 +16,14 @@ import java.util.concurrent.TimeUnit;
  * leafgate as a real process (the built distribution), so that tests can kill it with SIGKILL and
  * start it again on the same store.
  */
-final class EdgeProcess implements AutoCloseable {
+public final class EdgeProcess implements AutoCloseable {
   private final Path dir;
   private final Path config;
   private Process process;
   private int natsPort;
   private int httpPort;
 
-  EdgeProcess(Path dir, String configBody) throws IOException {
+  public EdgeProcess(Path dir, String configBody) throws IOException {
     this.dir = dir;
     Files.createDirectories(dir);
     this.config = dir.resolve("leafgate.conf");
@@ -42,7 +42,7 @@ final class EdgeProcess implements AutoCloseable {
     return p;
   }
 
-  EdgeProcess start() throws IOException {
+  public EdgeProcess start() throws IOException {
     Path lib = repoRoot().resolve("gateway/target/dist/lib");
     if (!Files.isDirectory(lib)) {
       throw new IllegalStateException("the distribution is not built: " + lib);
@@ -67,9 +67,11 @@ final class EdgeProcess implements AutoCloseable {
   }
 
   /** SIGKILL: no shutdown hook, no flush, like a power cut for the process. */
-  void kill() throws InterruptedException {
+  public void kill() throws InterruptedException {
     process.destroyForcibly();
-    process.waitFor(10, TimeUnit.SECONDS);
+    if (!process.waitFor(60, TimeUnit.SECONDS)) {
+      throw new AssertionError("leafgate pid " + process.pid() + " survived kill -9 for 60 s");
+    }
     // Its ports file is left behind, as after a power cut; the next start writes its own.
     try (var s = Files.newDirectoryStream(dir.resolve("data"), "leafgate_*.ports")) {
       for (Path f : s) {
@@ -80,15 +82,15 @@ final class EdgeProcess implements AutoCloseable {
     }
   }
 
-  String url() {
+  public String url() {
     return "nats://127.0.0.1:" + natsPort;
   }
 
-  int httpPort() {
+  public int httpPort() {
     return httpPort;
   }
 
-  String log() {
+  public String log() {
     try {
       return Files.readString(dir.resolve("leafgate.log"));
     } catch (IOException e) {
@@ -109,8 +111,15 @@ final class EdgeProcess implements AutoCloseable {
   public void close() throws InterruptedException {
     if (process != null && process.isAlive()) {
       process.destroy();
-      if (!process.waitFor(10, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
+      try {
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+          process.destroyForcibly();
+        }
+      } finally {
+        // Even when the test was interrupted (a timeout), no gateway outlives it.
+        if (process.isAlive()) {
+          process.destroyForcibly();
+        }
       }
     }
   }
