@@ -11,6 +11,7 @@ import io.leafgate.leaf.config.ServerOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -24,7 +25,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Authentication against nats-server: user and password, token, and a users list; what happens
  * before CONNECT, with wrong credentials, and when no CONNECT comes within the auth timeout (0.5 s
- * in both servers).
+ * in both servers); and a user's publish and subscribe permissions.
  */
 class AuthDifferentialTest {
   private static final Duration AUTH_TIMEOUT = Duration.ofMillis(500);
@@ -33,6 +34,7 @@ class AuthDifferentialTest {
   static PeerPair userPass;
   static PeerPair token;
   static PeerPair users;
+  static PeerPair permissions;
 
   @BeforeAll
   static void startPeers() throws IOException {
@@ -47,6 +49,21 @@ class AuthDifferentialTest {
           o.users.add(user("u1", "p1"));
           o.users.add(user("u2", "p2"));
         });
+    startPermissions();
+  }
+
+  private static void startPermissions() throws IOException {
+    permissions = PeerPair.start(tmp.resolve("perms"), "authorization { users = [ { user: u, password: p, permissions: {"
+        + " publish: { allow: [\"a.>\", \"_INBOX.>\"], deny: [\"a.secret\"] },"
+        + " subscribe: { allow: [\"a.>\", \"b\", \"q.* grp\"], deny: [\"a.hidden\"] } } } ] }", o -> {
+          ServerOptions.User u = user("u", "p");
+          u.permissions = new ServerOptions.Permissions();
+          u.permissions.publishAllow = new ArrayList<>(List.of("a.>", "_INBOX.>"));
+          u.permissions.publishDeny.add("a.secret");
+          u.permissions.subscribeAllow = new ArrayList<>(List.of("a.>", "b", "q.* grp"));
+          u.permissions.subscribeDeny.add("a.hidden");
+          o.users.add(u);
+        });
   }
 
   private static ServerOptions.User user(String name, String password) {
@@ -58,7 +75,7 @@ class AuthDifferentialTest {
 
   @AfterAll
   static void stopPeers() {
-    for (PeerPair p : new PeerPair[] {userPass, token, users}) {
+    for (PeerPair p : new PeerPair[] {userPass, token, users, permissions}) {
       if (p != null) {
         p.close();
       }
@@ -110,6 +127,17 @@ class AuthDifferentialTest {
         arg("no user", of("CONNECT {\"verbose\":false}\r\n")));
   }
 
+  static Stream<Arguments> permissionCases() {
+    String login = "CONNECT {\"verbose\":true,\"user\":\"u\",\"pass\":\"p\"}\r\n";
+    return Stream.of(
+        arg("publish allowed and refused", of(login + "PUB b 1\r\nx\r\nPUB a.secret 1\r\nx\r\nPUB a.ok 1\r\nx\r\n")),
+        arg("subscribe allowed and refused", of(login + "SUB c 1\r\nSUB a.hidden 2\r\nSUB a.> 3\r\nSUB b 4\r\n")),
+        arg("queue permissions", of(login + "SUB q.x 1\r\nSUB q.x grp 2\r\nSUB q.x other 3\r\n")),
+        arg("a denied subject is not delivered to an allowed wildcard",
+            of(login + "SUB a.> 1\r\nPUB a.hidden 1\r\nh\r\nPUB a.seen 1\r\ns\r\n")),
+        arg("a refused publish does not reach subscribers", of(login + "SUB a.> 1\r\nPUB a.secret 1\r\nx\r\n")));
+  }
+
   private static Arguments arg(String name, Input input) {
     return Arguments.of(name, input);
   }
@@ -130,6 +158,12 @@ class AuthDifferentialTest {
   @MethodSource("usersCases")
   void usersList(String name, Input input) throws IOException {
     Differential.assertSame(users, input);
+  }
+
+  @ParameterizedTest(name = "permissions: {0}")
+  @MethodSource("permissionCases")
+  void permissions(String name, Input input) throws IOException {
+    Differential.assertSame(permissions, input);
   }
 
   /**

@@ -106,6 +106,11 @@ class ProtocolDifferentialTest {
         arg("HPUB with headers only", of(HDRS + "SUB foo 1\r\nHPUB foo 12 12\r\nNATS/1.0\r\n\r\n\r\n")),
         arg("HPUB with a zero header size", of(HDRS + "SUB foo 1\r\nHPUB foo 0 2\r\nhi\r\n")),
         arg("PUB reaches a headers subscriber as MSG", of(HDRS + "SUB foo 1\r\nPUB foo 2\r\nhi\r\n")),
+        arg("HPUB with sizes 0 0 arrives as an empty MSG", of(HDRS + "SUB foo 1\r\nHPUB foo 0 0\r\n\r\n")),
+        arg("HPUB header bytes are not checked", of(HDRS + "SUB foo 1\r\nHPUB foo 5 7\r\nabcde12\r\n")),
+        arg("sids and queue names are opaque bytes",
+            of(QUIET + "SUB bar s\u00c3\u00bc-\u0001 \r\nSUB bar q\u0001 2\r\nPUB bar 1\r\nx\r\nSUB \u007f 3\r\nPUB \u007f 1\r\ny\r\n")),
+        arg("blank arguments around a reply", of(QUIET + "SUB foo 1\r\nPUB foo  r  1\r\nx\r\nPUB foo 0 \r\n\r\n")),
         // No responders.
         arg("request to no one: 503 on the requester's reply subscription",
             of("CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true}\r\n"
@@ -117,6 +122,9 @@ class ProtocolDifferentialTest {
                 + "SUB svc 1\r\nSUB _INBOX.r1 2\r\nPUB svc _INBOX.r1 2\r\nhi\r\n")),
         arg("request to no one without no_responders: nothing",
             of(HDRS + "SUB _INBOX.r1 1\r\nPUB svc _INBOX.r1 2\r\nhi\r\n")),
+        arg("echo off, own queue subscription only: a 503",
+            of("CONNECT {\"verbose\":true,\"headers\":true,\"no_responders\":true,\"echo\":false}\r\n"
+                + "SUB svc q 1\r\nSUB _I.x 2\r\nPUB svc _I.x 1\r\nx\r\n")),
         arg("request to no one with echo off",
             of("CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true,\"echo\":false}\r\n"
                 + "SUB _INBOX.r1 1\r\nPUB svc _INBOX.r1 2\r\nhi\r\n")),
