@@ -1,6 +1,9 @@
 package io.leafgate.gateway;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import io.leafgate.hub.HubBridge;
+import io.leafgate.hub.UplinkConfig;
+import io.leafgate.leaf.config.ConfigReader;
 import io.leafgate.leaf.config.ServerOptions;
 import io.leafgate.leaf.monitor.CoreMonitor;
 import io.leafgate.leaf.monitor.MonitorServer;
@@ -8,6 +11,11 @@ import io.leafgate.leaf.route.Router;
 import io.leafgate.leaf.server.NatsServer;
 import io.leafgate.leaf.server.ServerIdentity;
 import io.leafgate.leaf.server.Transport;
+import io.leafgate.leaf.spi.StreamCapture;
+import io.leafgate.storage.api.JetStreamStore;
+import io.leafgate.storage.api.StoreException;
+import io.leafgate.storage.engine.JetStreamEngine;
+import io.leafgate.storage.sqlite.SqliteJetStreamStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,13 +33,19 @@ public final class Gateway implements AutoCloseable {
   private final ServerIdentity identity;
   private final Transport transport;
   private final Router router = new Router();
+  private final StreamCapture capture = new StreamCapture();
   private final NatsServer nats;
   private MonitorServer monitor;
+  private JetStreamStore jsStore;
+  private JetStreamEngine jetStream;
+  private final UplinkConfig uplinkConfig;
+  private HubBridge uplink;
   private Path portsFile;
   private volatile boolean closed;
 
-  private Gateway(ServerOptions options) {
+  private Gateway(ServerOptions options, UplinkConfig uplinkConfig) {
     this.options = options;
+    this.uplinkConfig = uplinkConfig;
     this.identity = new ServerIdentity(options.serverName);
     this.transport = Transport.create(0);
     this.nats = new NatsServer(options, identity, router, transport);
@@ -39,8 +53,18 @@ public final class Gateway implements AutoCloseable {
 
   /** Starts a gateway; on failure everything already started is stopped again. */
   public static Gateway start(ServerOptions options) throws IOException {
+    ConfigReader r = new ConfigReader();
+    UplinkConfig up = UplinkConfig.parse(options, r);
+    if (!r.errors().isEmpty()) {
+      throw new IOException("invalid uplink configuration: " + r.errors());
+    }
+    return start(options, up);
+  }
+
+  /** Starts a gateway with an uplink configured in code (tests). */
+  public static Gateway start(ServerOptions options, UplinkConfig uplinkConfig) throws IOException {
     long t0 = System.nanoTime();
-    Gateway g = new Gateway(options);
+    Gateway g = new Gateway(options, uplinkConfig);
     try {
       g.startAll();
     } catch (IOException | RuntimeException e) {
@@ -54,13 +78,68 @@ public final class Gateway implements AutoCloseable {
 
   private void startAll() throws IOException {
     Files.createDirectories(options.storeDir);
+    if (options.jetStream) {
+      startJetStream();
+    }
     nats.start();
+    if (uplinkConfig != null && uplinkConfig.enabled()) {
+      uplink = new HubBridge(uplinkConfig, router, transport, jetStream, identity, options.jetStreamDomain,
+          options.maxPayload);
+      uplink.start();
+    }
     if (options.httpPort != 0) {
       monitor = new MonitorServer(options.httpHost, options.httpPort, transport);
-      new CoreMonitor(nats, monitor).install();
+      CoreMonitor core = new CoreMonitor(nats, monitor);
+      core.install();
+      if (jetStream != null) {
+        JetStreamMonitor.install(jetStream, monitor, core);
+      }
+      installLeafz(core);
       monitor.start();
     }
     writePortsFile();
+  }
+
+  private void startJetStream() throws IOException {
+    jsStore = openStore();
+    jetStream = new JetStreamEngine(router, jsStore, new JetStreamEngine.Options(options.jetStreamDomain,
+        options.jetStreamMaxStore, options.jetStreamMaxMemory, identity.name()));
+    try {
+      jetStream.start();
+    } catch (StoreException e) {
+      throw new IOException("JetStream could not start: " + e.getMessage(), e);
+    }
+    capture.install(jetStream::captures);
+  }
+
+  private JetStreamStore openStore() throws IOException {
+    SqliteJetStreamStore.Sync sync = options.jetStreamSync == ServerOptions.SyncMode.INTERVAL
+        ? SqliteJetStreamStore.Sync.INTERVAL : SqliteJetStreamStore.Sync.ALWAYS;
+    try {
+      return SqliteJetStreamStore.open(options.storeDir,
+          new SqliteJetStreamStore.Options(sync, SqliteJetStreamStore.Options.defaults().syncInterval(),
+              options.jetStreamMaxStore));
+    } catch (StoreException e) {
+      throw new IOException("the JetStream store in " + options.storeDir + " cannot be opened: " + e.getMessage(), e);
+    }
+  }
+
+  private void installLeafz(CoreMonitor core) {
+    monitor.register("/leafz", q -> {
+      if (uplink != null) {
+        return uplink.leafz("1".equals(q.get("subs")) || "true".equals(q.get("subs")));
+      }
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("server_id", identity.id());
+      m.put("now", io.leafgate.leaf.monitor.GoFormat.time(System.currentTimeMillis()));
+      m.put("leafnodes", 0);
+      m.put("leafs", List.of());
+      return m;
+    });
+    if (uplink != null) {
+      core.setLeafnodeCount(() -> uplink.leafz(false).get("leafnodes") instanceof Integer i ? i : 0);
+      monitor.addMetrics(uplink::metrics);
+    }
   }
 
   /** Writes {@code leafgate_<pid>.ports} in the store dir, as nats-server writes its ports file. */
@@ -90,6 +169,21 @@ public final class Gateway implements AutoCloseable {
     return router;
   }
 
+  /** Which subjects local streams capture (for adapters that acknowledge after commit). */
+  public StreamCapture streamCapture() {
+    return capture;
+  }
+
+  /** The uplink, or null when none is configured. */
+  public HubBridge uplink() {
+    return uplink;
+  }
+
+  /** The local JetStream, or null when it is disabled. */
+  public JetStreamEngine jetStream() {
+    return jetStream;
+  }
+
   public ServerOptions options() {
     return options;
   }
@@ -104,7 +198,16 @@ public final class Gateway implements AutoCloseable {
     if (monitor != null) {
       monitor.close();
     }
+    if (uplink != null) {
+      uplink.close();
+    }
     nats.close();
+    if (jetStream != null) {
+      jetStream.close();
+    }
+    if (jsStore != null) {
+      jsStore.close();
+    }
     transport.shutdown();
     if (portsFile != null) {
       try {

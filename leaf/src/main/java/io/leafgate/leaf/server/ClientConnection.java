@@ -29,6 +29,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.tinylog.Logger;
 
@@ -40,11 +41,20 @@ import org.tinylog.Logger;
  * append to {@link #pending} under the connection's monitor; the producer flushes each touched
  * connection once at the end of its read batch, and the flush itself runs on this channel's loop.
  * Protocol replies (PONG, +OK, -ERR) go through the same buffer so that order is kept.
+ *
+ * <p>Flow control (nats-server's stall gate): when a delivery takes a subscriber's backlog past half
+ * of {@code max_pending}, the publishing connection stops reading until that subscriber's socket
+ * has drained or {@link #stallMillis} has passed. A subscriber that reads, only slower than a
+ * burst, is then not cut off; one that stops reading still reaches {@code max_pending} or the
+ * write deadline and is.
  */
 public final class ClientConnection extends ChannelInboundHandlerAdapter
-    implements Subscriber, FlushBatch.Flushable {
+    implements Subscriber, FlushBatch.Flushable, FlushBatch.Backlogged {
   private static final int L1_CACHE_MAX = 256;
   private static final long FIRST_PING_MAX_MILLIS = 2000;
+  /** Shortest and longest pause of a producer for a backlogged subscriber (nats-server's). */
+  private static final long STALL_MIN_MILLIS = 100;
+  private static final long STALL_MAX_MILLIS = 1000;
 
   private final NatsServer server;
   private final Router router;
@@ -72,6 +82,12 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
   private long pingSentNanos;
   private long rttNanos;
   private long writtenAtDeadlineCheck = -1;
+  /** As a producer: reading is paused until a backlogged subscriber drains or the stall times out. */
+  private boolean readPaused;
+  private long stallGen;
+  private ScheduledFuture<?> stallTimer;
+  /** As a subscriber: producers paused until this connection's backlog drains. */
+  private final List<Runnable> drainWaiters = new ArrayList<>();
 
   /** Subscriptions by sid; read by monitoring threads. */
   private final ConcurrentHashMap<String, Subscription> subs = new ConcurrentHashMap<>();
@@ -142,6 +158,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     cancel(authTimer);
     cancel(pingTimer);
     cancel(deadlineTimer);
+    cancel(stallTimer);
+    releaseDrainWaiters();
     if (!subs.isEmpty()) {
       List<Subscription> all = new ArrayList<>(subs.values());
       subs.clear();
@@ -249,6 +267,11 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
       } finally {
         p.release();
       }
+      if (!readPaused && batch.stallRequested()) {
+        // Stop reading now, so that the rest of this read loop does not pile more on the subscriber.
+        readPaused = true;
+        channel.config().setAutoRead(false);
+      }
       return;
     }
     if (op instanceof ClientOp.Sub s) {
@@ -275,6 +298,31 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
     batch.flushAll();
+    FlushBatch.Backlogged b = batch.takeStall();
+    if (b != null && readPaused && stallTimer == null) {
+      long gen = ++stallGen;
+      stallTimer = channel.eventLoop().schedule(() -> resumeReading(gen), b.stallMillis(), TimeUnit.MILLISECONDS);
+      b.whenDrained(() -> {
+        try {
+          channel.eventLoop().execute(() -> resumeReading(gen));
+        } catch (RejectedExecutionException e) {
+          // The loop is shutting down, and this connection with it.
+        }
+      });
+    }
+  }
+
+  /** Ends the producer pause {@code gen}, if it is still the current one. On the event loop. */
+  private void resumeReading(long gen) {
+    if (gen != stallGen || !readPaused) {
+      return;
+    }
+    readPaused = false;
+    cancel(stallTimer);
+    stallTimer = null;
+    if (closeReason == null) {
+      channel.config().setAutoRead(true);
+    }
   }
 
   private void processConnect(ClientOp.Connect c) {
@@ -600,13 +648,62 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
       flushScheduled = true;
       queued = pending.readableBytes();
     }
-    if (queued + channelPendingBytes() > server.options().maxPending) {
+    long backlog = queued + channelPendingBytes();
+    long max = server.options().maxPending;
+    if (backlog > max) {
       slowConsumer(CloseReason.SLOW_CONSUMER_PENDING_BYTES);
       return;
     }
     if (first) {
       producerBatch.add(this);
     }
+    if (backlog > max / 2) {
+      producerBatch.stall(this);
+    }
+  }
+
+  /**
+   * Runs {@code resume} once this connection's socket has taken its backlog (Netty reports the
+   * channel writable again, below the low water mark), or at once when it already has or the
+   * connection is closed. What is queued is flushed first, so the check sees the real backlog.
+   */
+  @Override
+  public void whenDrained(Runnable resume) {
+    try {
+      channel.eventLoop().execute(() -> {
+        flushPending();
+        if (!channel.isActive() || channel.isWritable()) {
+          resume.run();
+        } else {
+          drainWaiters.add(resume);
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      resume.run();
+    }
+  }
+
+  /** nats-server's stall time: 100 ms at half of max_pending, growing to 1 s at max_pending. */
+  @Override
+  public long stallMillis() {
+    long max = server.options().maxPending;
+    long half = max / 2;
+    long backlog = pendingBytes();
+    if (backlog >= max) {
+      return STALL_MAX_MILLIS;
+    }
+    long steps = Math.max(0, backlog - half) / Math.max(1, half / 10);
+    return Math.min(STALL_MAX_MILLIS, STALL_MIN_MILLIS + STALL_MIN_MILLIS * steps);
+  }
+
+  /** Lets paused producers go on. On the event loop. */
+  private void releaseDrainWaiters() {
+    if (drainWaiters.isEmpty()) {
+      return;
+    }
+    List<Runnable> waiting = new ArrayList<>(drainWaiters);
+    drainWaiters.clear();
+    waiting.forEach(Runnable::run);
   }
 
   /** Queues protocol bytes in order with messages; flushed at the end of the current batch. */
@@ -682,6 +779,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     } else if (channel.isWritable() && deadlineTimer != null) {
       deadlineTimer.cancel(false);
       deadlineTimer = null;
+    }
+    if (channel.isWritable()) {
+      releaseDrainWaiters();
     }
     ctx.fireChannelWritabilityChanged();
   }

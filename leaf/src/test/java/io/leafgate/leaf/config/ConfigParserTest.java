@@ -83,6 +83,24 @@ class ConfigParserTest {
     assertEquals(2, root.get("port").line());
   }
 
+  @Test
+  void windowsLineEndingsTabsByteOrderMarkAndNoFinalNewline() {
+    ConfigValue root = ok("\uFEFFa = 1\r\n\tb {\r\n\t\tc: \"x\"\r\n\t}\r\nd: [1,\r\n 2]\r\ne = last");
+    assertEquals(1, root.get("a").asLong());
+    assertEquals("x", root.get("b").get("c").asString());
+    assertEquals(3, root.get("b").get("c").line());
+    assertEquals(2, root.get("d").asList().size());
+    assertEquals("last", root.get("e").asString());
+    assertEquals(7, root.get("e").line());
+  }
+
+  @Test
+  void emptyDocumentIsAnEmptyMap() {
+    assertTrue(ok("").asMap().isEmpty());
+    assertTrue(ok("\n  \n# only a comment").asMap().isEmpty());
+    assertTrue(ok("{}").asMap().isEmpty());
+  }
+
   // ---- maps and arrays ---------------------------------------------------------------------
 
   @Test

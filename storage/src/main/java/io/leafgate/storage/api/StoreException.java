@@ -1,0 +1,34 @@
+package io.leafgate.storage.api;
+
+/**
+ * A storage failure. {@link #kind()} says what the engine should answer: a full disk maps to
+ * nats-server's "insufficient resources", a corrupt file is reported and never silently deleted.
+ */
+public final class StoreException extends Exception {
+  /** What went wrong, as far as a caller needs to know. */
+  public enum Kind {
+    /** The disk (or the configured max_file_store) has no room; retry once space returns. */
+    NO_SPACE,
+    /** The store file is damaged or not a leafgate store. */
+    CORRUPT,
+    /** The store is closed. */
+    CLOSED,
+    /** Any other I/O or SQL failure. */
+    IO
+  }
+
+  private final Kind kind;
+
+  public StoreException(Kind kind, String message, Throwable cause) {
+    super(message, cause);
+    this.kind = kind;
+  }
+
+  public StoreException(Kind kind, String message) {
+    this(kind, message, null);
+  }
+
+  public Kind kind() {
+    return kind;
+  }
+}

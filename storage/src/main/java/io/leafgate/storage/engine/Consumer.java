@@ -1,0 +1,884 @@
+package io.leafgate.storage.engine;
+
+import io.leafgate.leaf.subject.Subjects;
+import io.leafgate.storage.api.ConsumerState;
+import io.leafgate.storage.api.StoreException;
+import io.leafgate.storage.api.StoredMessage;
+import io.leafgate.storage.api.StreamState;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.tinylog.Logger;
+
+/**
+ * A consumer of a stream: where it is, what it has delivered and not yet had acknowledged, and its
+ * waiting pull requests or its push target. Engine-thread confined.
+ *
+ * <p>Delivery only ever hands out messages up to the stream's durable watermark, so a consumer can
+ * never have seen (or acknowledged) a message that a power cut then takes away.
+ */
+public final class Consumer {
+  private static final int PREFETCH = 256;
+
+  final Stream stream;
+  final String name;
+  ConsumerConfig config;
+  final long createdNanos;
+
+  /** Next stream sequence to look at for new messages. */
+  private long nextSeq;
+  /** Last consumer sequence handed out. */
+  private long dseq;
+  /** Last stream sequence handed out. */
+  private long deliveredSseq;
+  private long ackFloorD;
+  private long ackFloorS;
+  private long numRedelivered;
+  private long lastDeliveredWall;
+  private long lastAckWall;
+
+  /** Delivered and not yet acknowledged, by stream sequence. */
+  private final TreeMap<Long, Pending> pending = new TreeMap<>();
+  /** Stream sequences to deliver again, in order. */
+  private final TreeSet<Long> redeliver = new TreeSet<>();
+  /** Acknowledged above the floor (out-of-order acks): persisted, skipped after a restart. */
+  private final TreeSet<Long> ackedAbove = new TreeSet<>();
+  /** Initial last-per-subject sequences still to deliver. */
+  private final ArrayDeque<Long> initial = new ArrayDeque<>();
+  private final ArrayDeque<StoredMessage> prefetch = new ArrayDeque<>();
+  /** Undelivered matching messages; -1 when it must be counted again. */
+  private long numPending = -1;
+
+  private final ArrayDeque<PullRequest> waiting = new ArrayDeque<>();
+  private EngineLoop.Timer ackTimer;
+  private long ackTimerDeadline;
+  private EngineLoop.Timer heartbeatTimer;
+  private EngineLoop.Timer inactiveTimer;
+  private long lastActivityNanos = System.nanoTime();
+  private long lastPushDeliveryNanos = System.nanoTime();
+  private boolean kickQueued;
+  private boolean stateDirty;
+  private boolean deleted;
+  /** Ack floor of the last committed state: what info reports for durables. */
+  private long committedFloorD;
+  private long committedFloorS;
+
+  /** One message delivered and awaiting its ack. */
+  private static final class Pending {
+    long dseq;
+    int deliveries;
+    long deadline;
+    long deliveredWall;
+
+    Pending(long dseq, int deliveries, long deadline, long deliveredWall) {
+      this.dseq = dseq;
+      this.deliveries = deliveries;
+      this.deadline = deadline;
+      this.deliveredWall = deliveredWall;
+    }
+  }
+
+  Consumer(Stream stream, String name, ConsumerConfig config, long createdNanos) {
+    this.stream = stream;
+    this.name = name;
+    this.config = config;
+    this.createdNanos = createdNanos;
+  }
+
+  /** Positions a new consumer by its deliver policy. */
+  void startFresh() throws StoreException {
+    StreamState st = stream.store.state();
+    long start;
+    switch (config.deliverPolicy) {
+      case NEW -> start = st.lastSeq() + 1;
+      case LAST -> {
+        StoredMessage last = null;
+        for (String f : filtersOrAll()) {
+          StoredMessage m = stream.store.loadLast(f);
+          if (m != null && (last == null || m.seq() > last.seq())) {
+            last = m;
+          }
+        }
+        start = last == null ? st.lastSeq() + 1 : last.seq();
+      }
+      case BY_START_SEQUENCE -> start = Math.max(config.optStartSeq, 1);
+      case BY_START_TIME -> start = stream.store.seqAtOrAfterTime(config.optStartTimeNanos);
+      case LAST_PER_SUBJECT -> {
+        List<Long> seqs = new ArrayList<>();
+        for (String f : filtersOrAll()) {
+          for (long s : stream.store.lastSeqPerSubject(f)) {
+            seqs.add(s);
+          }
+        }
+        seqs.sort(null);
+        initial.addAll(seqs);
+        start = st.lastSeq() + 1;
+      }
+      default -> start = Math.max(st.firstSeq(), 1);
+    }
+    nextSeq = start;
+    if (config.deliverPolicy == ConsumerConfig.DeliverPolicy.LAST_PER_SUBJECT && !initial.isEmpty()) {
+      deliveredSseq = initial.peekFirst() - 1;
+    } else {
+      deliveredSseq = start - 1;
+    }
+    ackFloorS = deliveredSseq;
+    committedFloorS = ackFloorS;
+    stateDirty = true;
+  }
+
+  /** Restores a durable consumer from its committed state; unacknowledged messages go out again. */
+  void restore(ConsumerState s) {
+    dseq = s.deliveredConsumerSeq();
+    deliveredSseq = s.deliveredStreamSeq();
+    ackFloorD = s.ackFloorConsumerSeq();
+    ackFloorS = s.ackFloorStreamSeq();
+    committedFloorD = ackFloorD;
+    committedFloorS = ackFloorS;
+    for (long a : s.ackedAbove()) {
+      ackedAbove.add(a);
+    }
+    nextSeq = config.ackPolicy == ConsumerConfig.AckPolicy.NONE ? deliveredSseq + 1 : ackFloorS + 1;
+  }
+
+  ConsumerState state() {
+    long[] above = new long[ackedAbove.size()];
+    int i = 0;
+    for (long a : ackedAbove) {
+      above[i++] = a;
+    }
+    return new ConsumerState(dseq, deliveredSseq, ackFloorD, ackFloorS, above);
+  }
+
+  boolean takeStateDirty() {
+    boolean d = stateDirty;
+    stateDirty = false;
+    return d;
+  }
+
+  /** After a commit became durable: the floor that info may now report. */
+  void onCommitted(ConsumerState s) {
+    committedFloorD = s.ackFloorConsumerSeq();
+    committedFloorS = s.ackFloorStreamSeq();
+  }
+
+  private List<String> filtersOrAll() {
+    List<String> f = config.filters();
+    return f.isEmpty() ? java.util.Collections.singletonList(null) : f;
+  }
+
+  boolean matches(String subject) {
+    List<String> f = config.filters();
+    if (f.isEmpty()) {
+      return true;
+    }
+    for (String x : f) {
+      if (Subjects.matches(x, subject)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether {@code seq} counts as acknowledged by this consumer (interest retention). */
+  boolean hasAcked(long seq) {
+    if (seq <= ackFloorS) {
+      return true;
+    }
+    return seq <= deliveredSseq && !pending.containsKey(seq) && !redeliver.contains(seq);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Stream events
+
+  void onAppended(long seq, String subject) {
+    if (numPending >= 0 && seq >= nextSeq && matches(subject)) {
+      numPending++;
+    }
+  }
+
+  void onRemoved() {
+    numPending = -1;
+    prefetch.clear();
+  }
+
+  void onRemovedSeq(long seq) {
+    prefetch.removeIf(m -> m.seq() == seq);
+    if (seq >= nextSeq) {
+      numPending = -1;
+    }
+  }
+
+  long numPending() {
+    if (numPending < 0) {
+      try {
+        long n = initial.size();
+        long from = nextSeq;
+        n += stream.pendingFor(config.filters(), from);
+        for (long a : ackedAbove) {
+          if (a >= from) {
+            n--;
+          }
+        }
+        numPending = Math.max(0, n);
+      } catch (StoreException e) {
+        stream.engine.onStoreError(e);
+        return 0;
+      }
+    }
+    return numPending;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Delivery
+
+  /** Asks for a delivery pass at the end of the current engine batch. */
+  void kick() {
+    if (!kickQueued && !deleted) {
+      kickQueued = true;
+      stream.engine.kickLater(this);
+    }
+  }
+
+  /** Delivers as much as targets, limits and the durable watermark allow. */
+  void deliverAvailable() {
+    kickQueued = false;
+    if (deleted || stream.isDeleted()) {
+      return;
+    }
+    int guard = 0;
+    while (guard++ < 100_000) {
+      String target;
+      PullRequest req = null;
+      if (config.isPull()) {
+        req = nextRequest();
+        if (req == null) {
+          return;
+        }
+        target = req.reply;
+      } else {
+        if (!stream.engine.hasInterest(config.deliverSubject)) {
+          return;
+        }
+        target = config.deliverSubject;
+      }
+      if (config.ackPolicy != ConsumerConfig.AckPolicy.NONE && config.maxAckPending > 0
+          && redeliver.isEmpty() && pending.size() >= config.maxAckPending) {
+        return;
+      }
+      StoredMessage m;
+      boolean redelivery;
+      try {
+        Long r = nextRedelivery();
+        if (r != null) {
+          m = stream.store.load(r);
+          redelivery = true;
+          if (m == null) {
+            dropPending(r);
+            continue;
+          }
+        } else {
+          m = nextNew();
+          redelivery = false;
+          if (m == null) {
+            finishNoWait();
+            return;
+          }
+        }
+      } catch (StoreException e) {
+        stream.engine.onStoreError(e);
+        return;
+      }
+      long size = deliverySize(m);
+      if (req != null && req.maxBytes > 0 && size > req.bytesLeft) {
+        if (!redelivery) {
+          prefetch.addFirst(m);
+        } else {
+          redeliver.add(m.seq());
+        }
+        req.sendStatus(stream.engine, "409 Message Size Exceeds MaxBytes", true);
+        waiting.remove(req);
+        continue;
+      }
+      deliver(m, target, redelivery);
+      if (req != null) {
+        req.onDelivered(size);
+        if (req.batchLeft <= 0) {
+          waiting.remove(req);
+          req.cancelTimers();
+          if (req.maxBytes > 0 && req.bytesLeft > 0) {
+            req.sendStatus(stream.engine, "409 Batch Completed", true);
+          }
+        } else if (req.maxBytes > 0 && req.bytesLeft <= 0) {
+          waiting.remove(req);
+          req.cancelTimers();
+        }
+      }
+    }
+  }
+
+  /** Sends 404 to no-wait requests that can get no more messages now. */
+  private void finishNoWait() {
+    for (Iterator<PullRequest> it = waiting.iterator(); it.hasNext(); ) {
+      PullRequest r = it.next();
+      if (r.noWait && (r.expiresNanos == 0 || r.delivered > 0)) {
+        it.remove();
+        r.cancelTimers();
+        if (r.delivered == 0 || r.expiresNanos == 0) {
+          r.sendStatus(stream.engine, "404 No Messages", false);
+        }
+      }
+    }
+  }
+
+  /** The first waiting request whose requester still listens; drops the others. */
+  private PullRequest nextRequest() {
+    while (!waiting.isEmpty()) {
+      PullRequest r = waiting.peekFirst();
+      if (stream.engine.hasInterest(r.reply)) {
+        return r;
+      }
+      waiting.pollFirst();
+      r.cancelTimers();
+    }
+    return null;
+  }
+
+  private Long nextRedelivery() {
+    while (!redeliver.isEmpty()) {
+      Long s = redeliver.pollFirst();
+      if (pending.containsKey(s)) {
+        return s;
+      }
+    }
+    return null;
+  }
+
+  private StoredMessage nextNew() throws StoreException {
+    while (true) {
+      if (!initial.isEmpty()) {
+        long s = initial.pollFirst();
+        StoredMessage m = stream.store.load(s);
+        if (m != null) {
+          numPendingDecrement();
+          return m;
+        }
+        continue;
+      }
+      if (prefetch.isEmpty()) {
+        long limit = stream.durableSeq;
+        if (nextSeq > limit) {
+          return null;
+        }
+        fillPrefetch(limit);
+        if (prefetch.isEmpty()) {
+          return null;
+        }
+      }
+      StoredMessage m = prefetch.pollFirst();
+      if (m.seq() < nextSeq) {
+        continue;
+      }
+      nextSeq = m.seq() + 1;
+      if (ackedAbove.contains(m.seq())) {
+        numPendingDecrement();
+        continue;
+      }
+      numPendingDecrement();
+      return m;
+    }
+  }
+
+  private void numPendingDecrement() {
+    if (numPending > 0) {
+      numPending--;
+    }
+  }
+
+  private void fillPrefetch(long limit) throws StoreException {
+    List<String> filters = config.filters();
+    List<StoredMessage> batch;
+    if (filters.size() <= 1 || stream.coversAll(filters)) {
+      String f = filters.isEmpty() || stream.coversAll(filters) ? null : filters.get(0);
+      batch = stream.store.loadBatch(f, nextSeq, PREFETCH, 0);
+    } else {
+      TreeMap<Long, StoredMessage> merged = new TreeMap<>();
+      for (String f : filters) {
+        for (StoredMessage m : stream.store.loadBatch(f, nextSeq, PREFETCH, 0)) {
+          merged.put(m.seq(), m);
+        }
+      }
+      batch = new ArrayList<>(merged.values());
+      if (batch.size() > PREFETCH) {
+        batch = batch.subList(0, PREFETCH);
+      }
+    }
+    for (StoredMessage m : batch) {
+      if (m.seq() > limit) {
+        break;
+      }
+      prefetch.addLast(m);
+    }
+  }
+
+  private long deliverySize(StoredMessage m) {
+    return config.headersOnly ? (m.headers() == null ? 0 : m.headers().length) + 32 : m.size();
+  }
+
+  private void deliver(StoredMessage m, String target, boolean redelivery) {
+    long now = System.nanoTime();
+    long wall = stream.engine.wallNanos();
+    int deliveries = 1;
+    Pending p = pending.get(m.seq());
+    if (p != null) {
+      deliveries = p.deliveries + 1;
+      numRedelivered += p.deliveries == 1 ? 1 : 0;
+    }
+    dseq++;
+    if (m.seq() > deliveredSseq) {
+      deliveredSseq = m.seq();
+    }
+    lastDeliveredWall = wall;
+    lastActivityNanos = now;
+    lastPushDeliveryNanos = now;
+    long remaining = numPending();
+    String reply = "$JS.ACK." + stream.name() + "." + name + "." + deliveries + "." + m.seq() + "." + dseq + "."
+        + m.timestampNanos() + "." + remaining;
+    if (config.ackPolicy == ConsumerConfig.AckPolicy.NONE) {
+      ackFloorD = dseq;
+      ackFloorS = deliveredSseq;
+    } else {
+      long deadline = now + ackWaitFor(deliveries);
+      if (p == null) {
+        pending.put(m.seq(), new Pending(dseq, deliveries, deadline, wall));
+      } else {
+        p.dseq = dseq;
+        p.deliveries = deliveries;
+        p.deadline = deadline;
+        p.deliveredWall = wall;
+      }
+      armAckTimer(deadline);
+    }
+    stateDirty = true;
+    byte[] hdr = m.headers();
+    byte[] data = m.data();
+    if (config.headersOnly) {
+      hdr = Headers.append(hdr, "Nats-Msg-Size", Integer.toString(data.length));
+      data = new byte[0];
+    }
+    stream.engine.deliver(target, m.subject(), reply, hdr, data);
+  }
+
+  private long ackWaitFor(int deliveries) {
+    if (!config.backoff.isEmpty()) {
+      int i = Math.min(deliveries - 1, config.backoff.size() - 1);
+      return config.backoff.get(Math.max(i, 0));
+    }
+    return config.ackWait > 0 ? config.ackWait : ConsumerConfig.DEFAULT_ACK_WAIT;
+  }
+
+  private void armAckTimer(long deadline) {
+    if (ackTimer != null && !ackTimer.cancelled && ackTimerDeadline <= deadline) {
+      return;
+    }
+    if (ackTimer != null) {
+      ackTimer.cancel();
+    }
+    ackTimerDeadline = deadline;
+    ackTimer = stream.engine.loop().schedule(deadline - System.nanoTime(), this::onAckTimer);
+  }
+
+  private void onAckTimer() {
+    ackTimer = null;
+    if (deleted) {
+      return;
+    }
+    long now = System.nanoTime();
+    long next = Long.MAX_VALUE;
+    List<Long> exhausted = new ArrayList<>();
+    for (Map.Entry<Long, Pending> e : pending.entrySet()) {
+      Pending p = e.getValue();
+      if (redeliver.contains(e.getKey())) {
+        continue;
+      }
+      if (p.deadline - now <= 0) {
+        if (config.maxDeliver > 0 && p.deliveries >= config.maxDeliver) {
+          exhausted.add(e.getKey());
+        } else {
+          redeliver.add(e.getKey());
+        }
+      } else {
+        next = Math.min(next, p.deadline);
+      }
+    }
+    for (long s : exhausted) {
+      // Out of deliveries: it stays unacknowledged but is never sent again; the floor may pass it.
+      pending.remove(s);
+      ackedAbove.add(s);
+      updateFloor();
+    }
+    if (next != Long.MAX_VALUE) {
+      armAckTimer(next);
+    }
+    if (!redeliver.isEmpty()) {
+      kick();
+    }
+  }
+
+  private void dropPending(long seq) {
+    pending.remove(seq);
+    redeliver.remove(seq);
+    updateFloor();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Acks
+
+  /** Handles a message published to this consumer's ack subject. */
+  void onAck(long sseq, long ackDseq, byte[] body, String reply) {
+    lastActivityNanos = System.nanoTime();
+    String b = body == null ? "" : new String(body, StandardCharsets.ISO_8859_1).trim();
+    boolean ackSyncReply = reply != null;
+    if (b.isEmpty() || b.startsWith("+ACK") || b.equals("+OK")) {
+      ack(sseq, ackDseq);
+    } else if (b.startsWith("-NAK")) {
+      nak(sseq, parseDelay(b.substring(4).trim()));
+    } else if (b.startsWith("+WPI")) {
+      Pending p = pending.get(sseq);
+      if (p != null && !redeliver.contains(sseq)) {
+        p.deadline = System.nanoTime() + ackWaitFor(p.deliveries);
+        armAckTimer(p.deadline);
+      }
+    } else if (b.startsWith("+TERM")) {
+      if (pending.remove(sseq) != null) {
+        redeliver.remove(sseq);
+        markAcked(sseq);
+        updateFloor();
+        stream.onAcked(sseq, null);
+      }
+    } else if (b.startsWith("+NXT")) {
+      ack(sseq, ackDseq);
+      if (reply != null && config.isPull()) {
+        byte[] rest = b.length() > 4 ? b.substring(4).trim().getBytes(StandardCharsets.ISO_8859_1) : new byte[0];
+        pullRequest(reply, rest);
+      }
+      ackSyncReply = false;
+    } else {
+      ack(sseq, ackDseq);
+    }
+    if (ackSyncReply) {
+      stream.engine.afterDurable(new JetStreamEngine.Reply(reply, new byte[0]));
+    }
+    kick();
+  }
+
+  private static long parseDelay(String arg) {
+    if (arg.isEmpty()) {
+      return 0;
+    }
+    try {
+      if (arg.startsWith("{")) {
+        Map<String, Object> m = Json.object(arg.getBytes(StandardCharsets.UTF_8));
+        return Math.max(0, Json.longOf(m, "delay", 0));
+      }
+      return io.leafgate.leaf.config.Units.parseDuration(arg).toNanos();
+    } catch (Exception e) {
+      return 0;
+    }
+  }
+
+  private void ack(long sseq, long ackDseq) {
+    switch (config.ackPolicy) {
+      case NONE -> {
+        return;
+      }
+      case ALL -> {
+        List<Long> done = new ArrayList<>();
+        for (Map.Entry<Long, Pending> e : pending.entrySet()) {
+          if (e.getValue().dseq <= ackDseq) {
+            done.add(e.getKey());
+          }
+        }
+        for (long s : done) {
+          pending.remove(s);
+          redeliver.remove(s);
+          stream.onAcked(s, null);
+        }
+        if (ackDseq > ackFloorD) {
+          ackFloorD = Math.min(ackDseq, dseq);
+          ackFloorS = Math.max(ackFloorS, Math.min(sseq, deliveredSseq));
+        }
+        updateFloor();
+      }
+      default -> {
+        if (pending.remove(sseq) == null) {
+          return;
+        }
+        redeliver.remove(sseq);
+        markAcked(sseq);
+        updateFloor();
+        stream.onAcked(sseq, null);
+      }
+    }
+    lastAckWall = stream.engine.wallNanos();
+    stateDirty = true;
+  }
+
+  private void markAcked(long sseq) {
+    if (sseq > ackFloorS) {
+      ackedAbove.add(sseq);
+    }
+  }
+
+  private void nak(long sseq, long delayNanos) {
+    Pending p = pending.get(sseq);
+    if (p == null) {
+      return;
+    }
+    if (delayNanos <= 0) {
+      redeliver.add(sseq);
+    } else {
+      p.deadline = System.nanoTime() + delayNanos;
+      redeliver.remove(sseq);
+      armAckTimer(p.deadline);
+    }
+  }
+
+  /** Moves the ack floor up to just below the oldest unacknowledged delivery. */
+  private void updateFloor() {
+    if (pending.isEmpty()) {
+      ackFloorD = dseq;
+      ackFloorS = deliveredSseq;
+    } else {
+      Map.Entry<Long, Pending> first = pending.firstEntry();
+      long s = first.getKey() - 1;
+      if (s > ackFloorS) {
+        ackFloorS = s;
+        long d = first.getValue().dseq - 1;
+        for (Pending p : pending.values()) {
+          d = Math.min(d, p.dseq - 1);
+        }
+        ackFloorD = Math.max(ackFloorD, d);
+      }
+    }
+    ackedAbove.headSet(ackFloorS, true).clear();
+    stateDirty = true;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Pull requests
+
+  /** Handles {@code CONSUMER.MSG.NEXT}: queues the request or answers with a status. */
+  void pullRequest(String reply, byte[] body) {
+    lastActivityNanos = System.nanoTime();
+    JetStreamEngine e = stream.engine;
+    if (!config.isPull()) {
+      PullRequest.status(e, reply, "409 Consumer is push based", 0, 0, false);
+      return;
+    }
+    PullRequest r;
+    try {
+      r = PullRequest.parse(reply, body);
+    } catch (ApiError err) {
+      PullRequest.status(e, reply, "400 Bad Request", 0, 0, false);
+      return;
+    }
+    if (r.heartbeatNanos > 0 && r.expiresNanos > 0 && r.heartbeatNanos > r.expiresNanos / 2) {
+      PullRequest.status(e, reply, "400 Bad Request - heartbeat value too large", 0, 0, false);
+      return;
+    }
+    if (config.maxBatch > 0 && r.batch > config.maxBatch) {
+      PullRequest.status(e, reply, "409 Exceeded MaxRequestBatch of " + config.maxBatch, 0, 0, false);
+      return;
+    }
+    if (config.maxExpires > 0 && r.expiresNanos > config.maxExpires) {
+      PullRequest.status(e, reply, "409 Exceeded MaxRequestExpires of "
+          + io.leafgate.leaf.monitor.GoFormat.duration(config.maxExpires), 0, 0, false);
+      return;
+    }
+    if (config.maxBytes > 0 && r.maxBytes > config.maxBytes) {
+      PullRequest.status(e, reply, "409 Exceeded MaxRequestMaxBytes of " + config.maxBytes, 0, 0, false);
+      return;
+    }
+    if (waiting.size() >= config.maxWaiting) {
+      if (r.heartbeatNanos == 0) {
+        PullRequest.status(e, reply, "409 Exceeded MaxWaiting", 0, 0, false);
+      }
+      return;
+    }
+    if (r.noWait && available() == 0) {
+      PullRequest.status(e, reply, "404 No Messages", 0, 0, false);
+      return;
+    }
+    waiting.addLast(r);
+    if (r.expiresNanos > 0) {
+      r.expiryTimer = e.loop().schedule(r.expiresNanos, () -> expire(r));
+    }
+    if (r.heartbeatNanos > 0) {
+      r.heartbeatTimer = e.loop().schedule(r.heartbeatNanos, () -> pullHeartbeat(r));
+    }
+    deliverAvailable();
+  }
+
+  /** Messages ready for delivery right now (new ones up to the durable watermark, plus redeliveries). */
+  private long available() {
+    long n = redeliver.size() + initial.size() + prefetch.size();
+    if (n > 0) {
+      return n;
+    }
+    if (nextSeq > stream.durableSeq) {
+      return 0;
+    }
+    return numPending();
+  }
+
+  private void expire(PullRequest r) {
+    if (waiting.remove(r)) {
+      r.cancelTimers();
+      r.sendStatus(stream.engine, "408 Request Timeout", true);
+    }
+  }
+
+  private void pullHeartbeat(PullRequest r) {
+    if (!waiting.contains(r)) {
+      return;
+    }
+    if (System.nanoTime() - r.lastDeliveryNanos >= r.heartbeatNanos - 1_000_000) {
+      stream.engine.deliverStatus(r.reply, Headers.block("100 Idle Heartbeat",
+          "Nats-Last-Consumer", Long.toString(dseq), "Nats-Last-Stream", Long.toString(deliveredSseq)));
+    }
+    r.heartbeatTimer = stream.engine.loop().schedule(r.heartbeatNanos, () -> pullHeartbeat(r));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Push heartbeats and inactivity
+
+  /** Starts the timers a consumer needs (push heartbeats, the inactive threshold). */
+  void startTimers() {
+    if (!config.isPull() && config.idleHeartbeat > 0) {
+      heartbeatTimer = stream.engine.loop().schedule(config.idleHeartbeat, this::pushHeartbeat);
+    }
+    if (config.inactiveThreshold > 0) {
+      inactiveTimer = stream.engine.loop().schedule(config.inactiveThreshold, this::checkInactive);
+    }
+  }
+
+  private void pushHeartbeat() {
+    if (deleted) {
+      return;
+    }
+    long now = System.nanoTime();
+    if (now - lastPushDeliveryNanos >= config.idleHeartbeat - 1_000_000
+        && stream.engine.hasInterest(config.deliverSubject)) {
+      stream.engine.deliverStatus(config.deliverSubject, Headers.block("100 Idle Heartbeat",
+          "Nats-Last-Consumer", Long.toString(dseq), "Nats-Last-Stream", Long.toString(deliveredSseq)));
+      lastPushDeliveryNanos = now;
+    }
+    heartbeatTimer = stream.engine.loop().schedule(config.idleHeartbeat, this::pushHeartbeat);
+  }
+
+  private void checkInactive() {
+    if (deleted) {
+      return;
+    }
+    long now = System.nanoTime();
+    boolean active = config.isPull() ? !waiting.isEmpty() : stream.engine.hasInterest(config.deliverSubject);
+    if (active) {
+      lastActivityNanos = now;
+    } else if (now - lastActivityNanos >= config.inactiveThreshold) {
+      Logger.debug("Consumer {} > {} was inactive for {} and is deleted", stream.name(), name,
+          io.leafgate.leaf.monitor.GoFormat.duration(config.inactiveThreshold));
+      stream.engine.deleteConsumer(this);
+      return;
+    }
+    long wait = Math.max(config.inactiveThreshold - (now - lastActivityNanos), 50_000_000L);
+    inactiveTimer = stream.engine.loop().schedule(wait, this::checkInactive);
+  }
+
+  /** Stops timers and tells waiting pull requests that the consumer is gone. */
+  void onDeleted() {
+    deleted = true;
+    for (EngineLoop.Timer t : new EngineLoop.Timer[] {ackTimer, heartbeatTimer, inactiveTimer}) {
+      if (t != null) {
+        t.cancel();
+      }
+    }
+    for (PullRequest r : waiting) {
+      r.cancelTimers();
+      r.sendStatus(stream.engine, "409 Consumer Deleted", false);
+    }
+    waiting.clear();
+  }
+
+  void updateConfig(ConsumerConfig c) {
+    this.config = c;
+    stateDirty = true;
+    kick();
+  }
+
+  boolean isDeleted() {
+    return deleted;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public ConsumerConfig config() {
+    return config;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Info
+
+  /** ConsumerInfo as nats-server words it. */
+  Map<String, Object> info() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("stream_name", stream.name());
+    m.put("name", name);
+    m.put("created", Json.time(createdNanos));
+    m.put("config", config.toMap());
+    Map<String, Object> delivered = new LinkedHashMap<>();
+    delivered.put("consumer_seq", dseq);
+    delivered.put("stream_seq", deliveredSseq);
+    if (lastDeliveredWall > 0) {
+      delivered.put("last_active", Json.time(lastDeliveredWall));
+    }
+    m.put("delivered", delivered);
+    Map<String, Object> floor = new LinkedHashMap<>();
+    boolean durable = config.isDurable() && !stream.config.memory && !config.memStorage;
+    long floorD = durable ? Math.min(committedFloorD, ackFloorD) : ackFloorD;
+    long floorS = durable ? Math.min(committedFloorS, ackFloorS) : ackFloorS;
+    // Until something is acknowledged nats-server reports a zero floor (its stored state starts
+    // empty), even when the consumer starts past the first message.
+    floor.put("consumer_seq", floorD);
+    floor.put("stream_seq", floorD == 0 ? 0 : floorS);
+    if (lastAckWall > 0) {
+      floor.put("last_active", Json.time(lastAckWall));
+    }
+    m.put("ack_floor", floor);
+    m.put("num_ack_pending", (long) pending.size());
+    m.put("num_redelivered", numRedelivered);
+    m.put("num_waiting", (long) waiting.size());
+    m.put("num_pending", numPending());
+    if (!config.isPull()) {
+      m.put("push_bound", stream.engine.hasInterest(config.deliverSubject));
+    }
+    m.put("ts", Json.time(stream.engine.wallNanos()));
+    return m;
+  }
+
+  int waitingCount() {
+    return waiting.size();
+  }
+
+  int ackPendingCount() {
+    return pending.size();
+  }
+}
