@@ -32,7 +32,11 @@ final class PeerPair implements AutoCloseable {
   static PeerPair start(Path dir, String natsConfig, Consumer<ServerOptions> leafOptions) throws IOException {
     NatsServerProcess nats = NatsServerProcess.builder(dir.resolve("nats")).extraConfig(natsConfig).start();
     try {
-      return new PeerPair(nats, GatewayUnderTest.start(dir.resolve("leaf"), leafOptions));
+      // nats-server runs without JetStream here, so leafgate does too (no $JS.API interest).
+      return new PeerPair(nats, GatewayUnderTest.start(dir.resolve("leaf"), o -> {
+        o.jetStream = false;
+        leafOptions.accept(o);
+      }));
     } catch (IOException | RuntimeException | Error e) {
       nats.close();
       throw e;
