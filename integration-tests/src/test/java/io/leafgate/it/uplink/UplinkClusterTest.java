@@ -138,9 +138,19 @@ class UplinkClusterTest {
   private static List<String> contents(Connection hc, int n) throws Exception {
     List<String> problems = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      String body = new String(hc.jetStreamManagement().getMessage("TELEMETRY", i + 1).getData(), StandardCharsets.UTF_8);
-      if (!body.equals("m" + i)) {
-        problems.add("seq " + (i + 1) + " holds " + body);
+      long seq = i + 1;
+      String[] body = new String[1];
+      // The client may still be failing over from the stopped node: a get can time out once.
+      Await.until(Duration.ofSeconds(20), () -> {
+        try {
+          body[0] = new String(hc.jetStreamManagement().getMessage("TELEMETRY", seq).getData(), StandardCharsets.UTF_8);
+          return null;
+        } catch (Exception e) {
+          return "get " + seq + ": " + e.getMessage();
+        }
+      });
+      if (!body[0].equals("m" + i)) {
+        problems.add("seq " + seq + " holds " + body[0]);
       }
     }
     return problems;

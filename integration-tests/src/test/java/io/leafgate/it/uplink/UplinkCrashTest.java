@@ -30,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * kill -9 of the gateway while it ingests during an outage and while it replays: the hub ends with
  * every acknowledged message exactly once, in order.
  */
+@org.junit.jupiter.api.Timeout(300)
 class UplinkCrashTest {
   @Test
   void killedDuringIslandIngestAndDuringReplayTheHubGetsEveryAckedMessageOnceInOrder(@TempDir Path tmp) throws Exception {
@@ -66,7 +67,7 @@ class UplinkCrashTest {
         Await.until(Duration.ofSeconds(60), () -> {
           Map<String, Object> u = edge.uplink();
           return "connected".equals(u.get("state")) && ((Number) u.get("backlog_msgs")).longValue() == 0
-              ? null : "draining: " + u;
+              ? null : "draining: " + u + "\n" + edge.log();
         });
         List<Integer> onHub = hubContents(hub);
         for (int i = 1; i < onHub.size(); i++) {

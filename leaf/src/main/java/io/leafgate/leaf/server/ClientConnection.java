@@ -127,7 +127,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
-    queueProto(server.infoFor(this).getBytes(StandardCharsets.UTF_8));
+    queueProto(server.infoFor(this, channel.localAddress() instanceof InetSocketAddress la ? la.getPort() : 0).getBytes(StandardCharsets.UTF_8));
     if (!server.register(this)) {
       sendErrAndClose("maximum connections exceeded", CloseReason.MAX_CONNECTIONS_EXCEEDED);
       return;
