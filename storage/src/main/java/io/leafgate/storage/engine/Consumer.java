@@ -52,6 +52,8 @@ public final class Consumer {
   /** Initial last-per-subject sequences still to deliver. */
   private final ArrayDeque<Long> initial = new ArrayDeque<>();
   private final ArrayDeque<StoredMessage> prefetch = new ArrayDeque<>();
+  /** Whether the last message {@link #nextNew} returned came from {@link #initial}. */
+  private boolean lastNewFromInitial;
   /** Undelivered matching messages; -1 when it must be counted again. */
   private long numPending = -1;
 
@@ -298,12 +300,13 @@ public final class Consumer {
       long size = deliverySize(m);
       if (req != null && req.maxBytes > 0 && size > req.bytesLeft) {
         if (!redelivery) {
-          prefetch.addFirst(m);
+          putBack(m);
         } else {
           redeliver.add(m.seq());
         }
         req.sendStatus(stream.engine, "409 Message Size Exceeds MaxBytes", true);
         waiting.remove(req);
+        req.cancelTimers();
         continue;
       }
       deliver(m, target, redelivery);
@@ -360,6 +363,22 @@ public final class Consumer {
     return null;
   }
 
+  /**
+   * Returns a message taken by {@link #nextNew} but not delivered (it did not fit the request's
+   * max_bytes): it is the next one to go out again, to a later request.
+   */
+  private void putBack(StoredMessage m) {
+    if (lastNewFromInitial) {
+      initial.addFirst(m.seq());
+    } else {
+      prefetch.addFirst(m);
+      nextSeq = m.seq();
+    }
+    if (numPending >= 0) {
+      numPending++;
+    }
+  }
+
   private StoredMessage nextNew() throws StoreException {
     while (true) {
       if (!initial.isEmpty()) {
@@ -367,10 +386,12 @@ public final class Consumer {
         StoredMessage m = stream.store.load(s);
         if (m != null) {
           numPendingDecrement();
+          lastNewFromInitial = true;
           return m;
         }
         continue;
       }
+      lastNewFromInitial = false;
       if (prefetch.isEmpty()) {
         long limit = stream.durableSeq;
         if (nextSeq > limit) {
