@@ -804,6 +804,22 @@ public final class Consumer {
     heartbeatTimer = stream.engine.loop().schedule(config.idleHeartbeat, this::pushHeartbeat);
   }
 
+  /**
+   * The deliver subject may have lost its last subscriber: the inactive threshold counts from now,
+   * as nats-server starts its delete timer when interest goes away (not from the last periodic check).
+   */
+  void onInterestMaybeLost() {
+    if (deleted || config.isPull() || config.inactiveThreshold <= 0
+        || stream.engine.hasInterest(config.deliverSubject)) {
+      return;
+    }
+    lastActivityNanos = System.nanoTime();
+    if (inactiveTimer != null) {
+      inactiveTimer.cancel();
+    }
+    inactiveTimer = stream.engine.loop().schedule(config.inactiveThreshold, this::checkInactive);
+  }
+
   private void checkInactive() {
     if (deleted) {
       return;

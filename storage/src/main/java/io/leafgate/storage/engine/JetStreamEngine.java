@@ -95,7 +95,15 @@ public final class JetStreamEngine implements AutoCloseable {
     }
 
     @Override
-    public void onUnsubscribe(Subscription sub) {}
+    public void onUnsubscribe(Subscription sub) {
+      if (pushSubjects.isEmpty() || sub.subscriber instanceof ApiSubscriber) {
+        return;
+      }
+      if (pushSubjects.contains(sub.subject) || Subjects.hasWildcard(sub.subject)) {
+        String s = sub.subject;
+        loop.execute(() -> pushInterestMaybeLost(s));
+      }
+    }
   };
 
   public JetStreamEngine(Router router, JetStreamStore store, Options options) {
@@ -308,6 +316,17 @@ public final class JetStreamEngine implements AutoCloseable {
       c.onAck(sseq, dseq, body, reply);
     } catch (NumberFormatException e) {
       Logger.debug("Ignoring a malformed ack subject {}", subject);
+    }
+  }
+
+  /** A subscription that may have been a push consumer's last one went away. */
+  private void pushInterestMaybeLost(String unsubscribed) {
+    for (Stream s : streams.values()) {
+      for (Consumer c : new ArrayList<>(s.consumers.values())) {
+        if (!c.config.isPull() && Subjects.matches(unsubscribed, c.config.deliverSubject)) {
+          c.onInterestMaybeLost();
+        }
+      }
     }
   }
 
