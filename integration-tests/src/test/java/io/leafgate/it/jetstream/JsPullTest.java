@@ -191,7 +191,7 @@ class JsPullTest {
     List<Message> none = sub.fetch(5, Duration.ofSeconds(1));
     assertTrue(none.isEmpty());
     long ms = elapsedMs(t0);
-    assertTrue(ms >= 800 && ms < 2500, "empty fetch took " + ms + " ms (408 path)");
+    assertTrue(ms >= 800 && ms < 4000, "empty fetch took " + ms + " ms (408 path)");
 
     publish("pl.b", 2);
     Iterator<Message> it = sub.iterate(5, Duration.ofSeconds(1));
@@ -207,7 +207,7 @@ class JsPullTest {
     sub.pullNoWait(5);
     t0 = System.nanoTime();
     assertNull(sub.nextMessage(Duration.ofSeconds(2)));
-    assertTrue(elapsedMs(t0) < 1500, "no-wait pull on an empty consumer took " + elapsedMs(t0) + " ms (404 path)");
+    assertTrue(elapsedMs(t0) < 1900, "no-wait pull on an empty consumer took " + elapsedMs(t0) + " ms (404 path)");
 
     publish("pl.c", 1);
     sub.pullNoWait(5);
@@ -253,7 +253,7 @@ class JsPullTest {
     t0 = System.nanoTime();
     got = drain(cc.fetch(FetchConsumeOptions.builder().maxMessages(10).noWait().build()));
     assertTrue(got.isEmpty());
-    assertTrue(elapsedMs(t0) < 1500, "noWait fetch took " + elapsedMs(t0) + " ms");
+    assertTrue(elapsedMs(t0) < 2500, "noWait fetch took " + elapsedMs(t0) + " ms");
 
     publish("ps.b", 2);
     got = drain(cc.fetch(FetchConsumeOptions.builder().maxMessages(10).noWait().build()));

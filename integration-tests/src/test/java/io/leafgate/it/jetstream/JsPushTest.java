@@ -100,21 +100,21 @@ class JsPushTest {
       Dispatcher d = c.createDispatcher();
       AtomicInteger got = new AtomicInteger();
       PushSubscribeOptions pso = PushSubscribeOptions.builder().durable("HB").configuration(ConsumerConfiguration
-          .builder().ackPolicy(AckPolicy.Explicit).flowControl(Duration.ofMillis(200)).build()).build();
+          .builder().ackPolicy(AckPolicy.Explicit).flowControl(Duration.ofMillis(400)).build()).build();
       JetStreamSubscription sub = cjs.subscribe("dh.>", d, m -> {
         got.incrementAndGet();
         m.ack();
       }, false, pso);
       var cfg = jsm.getConsumerInfo("PUSH_HB", "HB").getConsumerConfiguration();
-      assertEquals(Duration.ofMillis(200), cfg.getIdleHeartbeat());
+      assertEquals(Duration.ofMillis(400), cfg.getIdleHeartbeat());
       assertTrue(cfg.isFlowControl());
       assertTrue(jsm.getConsumerInfo("PUSH_HB", "HB").isPushBound());
       for (int i = 0; i < 50; i++) {
         cjs.publish("dh.x", bytes("m" + i));
       }
       Await.until(Duration.ofSeconds(5), () -> got.get() >= 50 ? null : got.get() + " of 50");
-      // Heartbeats every 200 ms; jnats alarms after 3 missed ones (600 ms). Stay idle for 2.5 s.
-      idle(2500);
+      // Heartbeats every 400 ms; jnats alarms after 3 missed ones (1.2 s). Stay idle for 3 s.
+      idle(3000);
       assertEquals("", ev.problems());
       cjs.publish("dh.x", bytes("after"));
       Await.until(Duration.ofSeconds(3), () -> got.get() >= 51 ? null : "the message after idling did not arrive");
