@@ -326,14 +326,17 @@ public final class Consumer {
     }
   }
 
-  /** Sends 404 to no-wait requests that can get no more messages now. */
+  /** Ends the no-wait requests that can get no more messages now (408 after messages, else 404). */
   private void finishNoWait() {
     for (Iterator<PullRequest> it = waiting.iterator(); it.hasNext(); ) {
       PullRequest r = it.next();
       if (r.noWait && (r.expiresNanos == 0 || r.delivered > 0)) {
         it.remove();
         r.cancelTimers();
-        if (r.delivered == 0 || r.expiresNanos == 0) {
+        if (r.delivered > 0) {
+          // nats-server 2.9/2.10 end a no-wait pull that got messages with 408 and the pending count.
+          r.sendStatus(stream.engine, "408 Request Timeout", true);
+        } else {
           r.sendStatus(stream.engine, "404 No Messages", false);
         }
       }
