@@ -551,6 +551,38 @@ class JsDifferentialTest {
     return new Message[] {r.get(), l};
   }
 
+  @Test
+  void noWaitPullThatReachesTheEndOfTheStream() throws Exception {
+    setup("$JS.API.STREAM.CREATE.NW1", "{\"name\":\"NW1\",\"subjects\":[\"nw1.>\"]}");
+    setup("$JS.API.CONSUMER.CREATE.NW1.P",
+        "{\"stream_name\":\"NW1\",\"config\":{\"durable_name\":\"P\",\"ack_policy\":\"none\"}}");
+    publishBoth("nw1.a", "one");
+    publishBoth("nw1.a", "two");
+    // nats-server 2.9 and 2.10 end a no-wait pull that got messages with 408 and the pending count
+    // (newer servers send 404); the same with expires set.
+    String[] bodies = {"{\"batch\":5,\"no_wait\":true}", "{\"batch\":5,\"no_wait\":true,\"expires\":5000000000}"};
+    for (String body : bodies) {
+      publishBoth("nw1.b", "three");
+      List<Message> r = ref.untilStatus("$JS.API.CONSUMER.MSG.NEXT.NW1.P", body.getBytes(StandardCharsets.UTF_8),
+          Duration.ofSeconds(2));
+      List<Message> l = lg.untilStatus("$JS.API.CONSUMER.MSG.NEXT.NW1.P", body.getBytes(StandardCharsets.UTF_8),
+          Duration.ofSeconds(2));
+      List<String> rs = r.stream().map(JsDifferentialTest::describeWithPending).toList();
+      List<String> ls = l.stream().map(JsDifferentialTest::describeWithPending).toList();
+      if (!rs.equals(ls)) {
+        diffs.add("no-wait pull " + body + ": nats-server " + rs + ", leafgate " + ls);
+      }
+    }
+  }
+
+  private static String describeWithPending(Message m) {
+    if (m.isStatusMessage() && m.getHeaders() != null && m.getHeaders().getFirst("Nats-Pending-Messages") != null) {
+      return describe(m) + " pending " + m.getHeaders().getFirst("Nats-Pending-Messages") + "/"
+          + m.getHeaders().getFirst("Nats-Pending-Bytes");
+    }
+    return describe(m);
+  }
+
   private static String describe(Message m) {
     if (m == null) {
       return "no reply";

@@ -40,6 +40,29 @@ final class RawApi {
     }
   }
 
+  /**
+   * Sends a request and collects its replies until the first status message (included) or until
+   * {@code wait} passes without one.
+   */
+  java.util.List<Message> untilStatus(String subject, byte[] body, Duration wait) throws InterruptedException {
+    String inbox = nc.createInbox();
+    Subscription sub = nc.subscribe(inbox);
+    java.util.List<Message> out = new java.util.ArrayList<>();
+    try {
+      nc.publish(subject, inbox, null, body);
+      Message m;
+      while ((m = sub.nextMessage(wait)) != null) {
+        out.add(m);
+        if (m.isStatusMessage()) {
+          break;
+        }
+      }
+      return out;
+    } finally {
+      sub.unsubscribe();
+    }
+  }
+
   /** A JSON request; the reply parsed as a JSON object (a status or no reply fails). */
   Map<String, Object> json(String subject, String body) throws InterruptedException, IOException {
     return json(subject, null, body);
