@@ -575,6 +575,56 @@ class JsDifferentialTest {
     }
   }
 
+  @Test
+  void consumerStateAfterPullsAndAcks() throws Exception {
+    setup("$JS.API.STREAM.CREATE.AK1", "{\"name\":\"AK1\",\"subjects\":[\"ak1.>\"]}");
+    setup("$JS.API.CONSUMER.CREATE.AK1.P",
+        "{\"stream_name\":\"AK1\",\"config\":{\"durable_name\":\"P\",\"ack_policy\":\"explicit\"}}");
+    for (int i = 0; i < 5; i++) {
+      publishBoth("ak1." + (i % 2), "m" + i);
+    }
+    byte[] pull = "{\"batch\":3,\"no_wait\":true}".getBytes(StandardCharsets.UTF_8);
+    List<Message> r = ref.untilStatus("$JS.API.CONSUMER.MSG.NEXT.AK1.P", pull, Duration.ofMillis(700));
+    List<Message> l = lg.untilStatus("$JS.API.CONSUMER.MSG.NEXT.AK1.P", pull, Duration.ofMillis(700));
+    assertEquals(3, r.stream().filter(m -> !m.isStatusMessage()).count(), "nats-server pull " + r);
+    assertEquals(3, l.stream().filter(m -> !m.isStatusMessage()).count(), "leafgate pull " + l);
+    for (int i = 0; i < 3; i++) {
+      String[] rt = r.get(i).getReplyTo().split("\\.");
+      String[] lt = l.get(i).getReplyTo().split("\\.");
+      // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>: all but the time agree.
+      assertEquals(9, lt.length, l.get(i).getReplyTo());
+      for (int t : new int[] {2, 3, 4, 5, 6, 8}) {
+        if (!rt[t].equals(lt[t])) {
+          diffs.add("ack subject token " + t + " of message " + i + ": nats-server " + r.get(i).getReplyTo()
+              + ", leafgate " + l.get(i).getReplyTo());
+        }
+      }
+    }
+    String[] fields = {"delivered.consumer_seq", "delivered.stream_seq", "ack_floor.consumer_seq",
+        "ack_floor.stream_seq", "num_ack_pending", "num_redelivered", "num_waiting", "num_pending"};
+    sameFields(both("info after pulling 3", "$JS.API.CONSUMER.INFO.AK1.P", ""), fields);
+    // Ack the second message only (as an ack sync, so the ack has been applied when info is asked).
+    ackBoth(r.get(1), l.get(1), "+ACK");
+    sameFields(both("info after acking the second", "$JS.API.CONSUMER.INFO.AK1.P", ""), fields);
+    ackBoth(r.get(0), l.get(0), "+ACK");
+    sameFields(both("info after acking the first", "$JS.API.CONSUMER.INFO.AK1.P", ""), fields);
+    ackBoth(r.get(2), l.get(2), "-NAK");
+    sameFields(both("info after a nak", "$JS.API.CONSUMER.INFO.AK1.P", ""), fields);
+    List<Message> r2 = ref.untilStatus("$JS.API.CONSUMER.MSG.NEXT.AK1.P", pull, Duration.ofMillis(700));
+    List<Message> l2 = lg.untilStatus("$JS.API.CONSUMER.MSG.NEXT.AK1.P", pull, Duration.ofMillis(700));
+    assertEquals(r2.get(0).getReplyTo().split("\\.")[4], l2.get(0).getReplyTo().split("\\.")[4],
+        "delivery count of the redelivered message");
+    assertEquals(r2.stream().map(JsDifferentialTest::describeWithPending).toList(),
+        l2.stream().map(JsDifferentialTest::describeWithPending).toList());
+    sameFields(both("info after the redelivery", "$JS.API.CONSUMER.INFO.AK1.P", ""), fields);
+  }
+
+  private static void ackBoth(Message r, Message l, String ack) throws Exception {
+    byte[] body = ack.getBytes(StandardCharsets.UTF_8);
+    assertNotNull(ref.request(r.getReplyTo(), null, body), "nats-server did not answer the ack sync");
+    assertNotNull(lg.request(l.getReplyTo(), null, body), "leafgate did not answer the ack sync");
+  }
+
   private static String describeWithPending(Message m) {
     if (m.isStatusMessage() && m.getHeaders() != null && m.getHeaders().getFirst("Nats-Pending-Messages") != null) {
       return describe(m) + " pending " + m.getHeaders().getFirst("Nats-Pending-Messages") + "/"
