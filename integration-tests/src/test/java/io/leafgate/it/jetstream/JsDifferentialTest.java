@@ -196,7 +196,8 @@ class JsDifferentialTest {
     sameError(both("replicas", "$JS.API.STREAM.CREATE.DS2",
         "{\"name\":\"DS2\",\"subjects\":[\"ds2.>\"],\"num_replicas\":3}"));
     sameError(both("wildcard name", "$JS.API.STREAM.CREATE.D*", "{\"name\":\"D*\",\"subjects\":[\"ds2.>\"]}"));
-    sameError(both("path separator in name", "$JS.API.STREAM.CREATE.D/2", "{\"name\":\"D/2\",\"subjects\":[\"ds2.>\"]}"));
+    sameError(both("path separator in name", "$JS.API.STREAM.CREATE.D/2",
+        "{\"name\":\"D/2\",\"subjects\":[\"ds2.>\"]}"));
     sameError(both("update missing", "$JS.API.STREAM.UPDATE.NOPE", "{\"name\":\"NOPE\",\"subjects\":[\"nope.>\"]}"));
     sameError(both("update name mismatch", "$JS.API.STREAM.UPDATE.DS1", "{\"name\":\"DSX\",\"subjects\":[\"ds1.>\"]}"));
     sameError(both("update storage", "$JS.API.STREAM.UPDATE.DS1",
@@ -423,7 +424,8 @@ class JsDifferentialTest {
     sameError(both("push max ack pending with ack none", s, "{\"stream_name\":\"CE1\",\"config\":{\"durable_name\":"
         + "\"C1\",\"deliver_subject\":\"dlv.c1\",\"ack_policy\":\"none\",\"max_ack_pending\":10}}"));
     sameFields(both("pull max ack pending with ack none", "$JS.API.CONSUMER.CREATE.CE1.C9",
-        "{\"stream_name\":\"CE1\",\"config\":{\"durable_name\":\"C9\",\"ack_policy\":\"none\",\"max_ack_pending\":10}}"),
+        "{\"stream_name\":\"CE1\",\"config\":{\"durable_name\":\"C9\",\"ack_policy\":\"none\","
+            + "\"max_ack_pending\":10}}"),
         CONSUMER_FIELDS);
     sameError(both("backoff and max deliver", s, "{\"stream_name\":\"CE1\",\"config\":{\"durable_name\":\"C1\","
         + "\"ack_policy\":\"explicit\",\"backoff\":[1000000000,2000000000],\"max_deliver\":2}}"));
