@@ -20,7 +20,8 @@ final class ClientEvents implements ErrorListener {
 
   @Override
   public void heartbeatAlarm(Connection conn, JetStreamSubscription sub, long lastStreamSeq, long lastConsumerSeq) {
-    heartbeatAlarms.add("alarm on " + sub.getSubject() + " at stream " + lastStreamSeq + " consumer " + lastConsumerSeq);
+    heartbeatAlarms.add("alarm on " + sub.getSubject() + " at stream " + lastStreamSeq + " consumer "
+        + lastConsumerSeq);
   }
 
   @Override

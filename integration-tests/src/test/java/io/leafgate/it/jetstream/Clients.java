@@ -16,7 +16,10 @@ final class Clients {
     return connect(url, new ClientEvents());
   }
 
-  /** Connects with a 5 s timeout (also the JetStream request timeout: the build machine is shared) and no reconnects. */
+  /**
+   * Connects with a 5 s timeout (also jnats' JetStream request timeout; the build machine is shared)
+   * and no reconnects.
+   */
   static Connection connect(String url, ClientEvents events) throws IOException, InterruptedException {
     Options o = Options.builder().server(url).connectionTimeout(Duration.ofSeconds(5)).maxReconnects(0)
         .errorListener(events).build();

@@ -10,6 +10,7 @@ import io.nats.client.Message;
 import io.nats.client.impl.Headers;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -195,7 +196,8 @@ class JsDifferentialTest {
     sameError(both("replicas", "$JS.API.STREAM.CREATE.DS2",
         "{\"name\":\"DS2\",\"subjects\":[\"ds2.>\"],\"num_replicas\":3}"));
     sameError(both("wildcard name", "$JS.API.STREAM.CREATE.D*", "{\"name\":\"D*\",\"subjects\":[\"ds2.>\"]}"));
-    sameError(both("path separator in name", "$JS.API.STREAM.CREATE.D/2", "{\"name\":\"D/2\",\"subjects\":[\"ds2.>\"]}"));
+    sameError(both("path separator in name", "$JS.API.STREAM.CREATE.D/2",
+        "{\"name\":\"D/2\",\"subjects\":[\"ds2.>\"]}"));
     sameError(both("update missing", "$JS.API.STREAM.UPDATE.NOPE", "{\"name\":\"NOPE\",\"subjects\":[\"nope.>\"]}"));
     sameError(both("update name mismatch", "$JS.API.STREAM.UPDATE.DS1", "{\"name\":\"DSX\",\"subjects\":[\"ds1.>\"]}"));
     sameError(both("update storage", "$JS.API.STREAM.UPDATE.DS1",
@@ -280,6 +282,7 @@ class JsDifferentialTest {
   @Test
   void directGet() throws Exception {
     setup("$JS.API.STREAM.CREATE.DG1", "{\"name\":\"DG1\",\"subjects\":[\"dg1.>\"],\"allow_direct\":true}");
+    setup("$JS.API.STREAM.CREATE.DG2", "{\"name\":\"DG2\",\"subjects\":[\"dg2.>\"]}");
     Headers h = new Headers().add("X-Test", "1");
     ref.request("dg1.a", h, "one".getBytes(StandardCharsets.UTF_8));
     lg.request("dg1.a", h, "one".getBytes(StandardCharsets.UTF_8));
@@ -291,12 +294,19 @@ class JsDifferentialTest {
         {"$JS.API.DIRECT.GET.DG1.dg1.zz", ""},
         {"$JS.API.DIRECT.GET.DG1", ""},
         {"$JS.API.DIRECT.GET.DG1", "{bad"},
+        // Streams without direct get (or none at all): nobody answers, and no 503 either.
+        {"$JS.API.DIRECT.GET.DG2", "{\"seq\":1}"},
+        {"$JS.API.DIRECT.GET.NOPE", "{\"seq\":1}"},
+        {"$JS.API.DIRECT.GET.NOPE.x", ""},
     };
     for (String[] c : cases) {
-      byte[] body = c[1].getBytes(StandardCharsets.UTF_8);
-      Message r = ref.request(c[0], null, body);
-      Message l = lg.request(c[0], null, body);
+      Message[] rl = rawBoth(c[0], c[1]);
+      Message r = rl[0];
+      Message l = rl[1];
       String what = "direct get " + c[0] + " " + c[1];
+      if (r == null && l == null) {
+        continue; // nats-server's $JS.API.> import has interest, so no 503 either: silence on both
+      }
       if (r == null || l == null) {
         diffs.add(what + ": no reply (nats-server " + r + ", leafgate " + l + ")");
         continue;
@@ -414,7 +424,8 @@ class JsDifferentialTest {
     sameError(both("push max ack pending with ack none", s, "{\"stream_name\":\"CE1\",\"config\":{\"durable_name\":"
         + "\"C1\",\"deliver_subject\":\"dlv.c1\",\"ack_policy\":\"none\",\"max_ack_pending\":10}}"));
     sameFields(both("pull max ack pending with ack none", "$JS.API.CONSUMER.CREATE.CE1.C9",
-        "{\"stream_name\":\"CE1\",\"config\":{\"durable_name\":\"C9\",\"ack_policy\":\"none\",\"max_ack_pending\":10}}"),
+        "{\"stream_name\":\"CE1\",\"config\":{\"durable_name\":\"C9\",\"ack_policy\":\"none\","
+            + "\"max_ack_pending\":10}}"),
         CONSUMER_FIELDS);
     sameError(both("backoff and max deliver", s, "{\"stream_name\":\"CE1\",\"config\":{\"durable_name\":\"C1\","
         + "\"ack_policy\":\"explicit\",\"backoff\":[1000000000,2000000000],\"max_deliver\":2}}"));
@@ -502,11 +513,17 @@ class JsDifferentialTest {
         {"heartbeat too large", "$JS.API.CONSUMER.MSG.NEXT.PS1.P",
             "{\"batch\":1,\"expires\":1000000000,\"idle_heartbeat\":900000000}"},
         {"push consumer", "$JS.API.CONSUMER.MSG.NEXT.PS1.H", "{\"batch\":1,\"no_wait\":true}"},
+        // No such consumer or stream: nats-server does not answer at all (no status, no 503).
+        {"missing consumer", "$JS.API.CONSUMER.MSG.NEXT.PS1.NOPE", "{\"batch\":1,\"no_wait\":true}"},
+        {"missing stream", "$JS.API.CONSUMER.MSG.NEXT.NOPE.P", "{\"batch\":1,\"no_wait\":true}"},
     };
     for (String[] c : cases) {
-      byte[] body = c[2].getBytes(StandardCharsets.UTF_8);
-      Message r = ref.request(c[1], null, body);
-      Message l = lg.request(c[1], null, body);
+      Message[] rl = rawBoth(c[1], c[2]);
+      Message r = rl[0];
+      Message l = rl[1];
+      if (r == null && l == null) {
+        continue;
+      }
       if (r == null || l == null || !r.isStatusMessage() || !l.isStatusMessage()) {
         diffs.add(c[0] + ": nats-server " + describe(r) + ", leafgate " + describe(l));
         continue;
@@ -516,6 +533,106 @@ class JsDifferentialTest {
         diffs.add(c[0] + ": nats-server " + describe(r) + ", leafgate " + describe(l));
       }
     }
+  }
+
+  /**
+   * The same raw request to both servers at once, waiting up to 1 s for each reply (some cases
+   * expect silence from both).
+   */
+  private static Message[] rawBoth(String subject, String body) throws Exception {
+    byte[] b = body.getBytes(StandardCharsets.UTF_8);
+    Duration wait = Duration.ofSeconds(1);
+    java.util.concurrent.CompletableFuture<Message> r = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return ref.request(subject, null, b, wait);
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    Message l = lg.request(subject, null, b, wait);
+    return new Message[] {r.get(), l};
+  }
+
+  @Test
+  void noWaitPullThatReachesTheEndOfTheStream() throws Exception {
+    setup("$JS.API.STREAM.CREATE.NW1", "{\"name\":\"NW1\",\"subjects\":[\"nw1.>\"]}");
+    setup("$JS.API.CONSUMER.CREATE.NW1.P",
+        "{\"stream_name\":\"NW1\",\"config\":{\"durable_name\":\"P\",\"ack_policy\":\"none\"}}");
+    publishBoth("nw1.a", "one");
+    publishBoth("nw1.a", "two");
+    // nats-server 2.9 and 2.10 end a no-wait pull that got messages with 408 and the pending count
+    // (newer servers send 404); the same with expires set.
+    String[] bodies = {"{\"batch\":5,\"no_wait\":true}", "{\"batch\":5,\"no_wait\":true,\"expires\":5000000000}"};
+    for (String body : bodies) {
+      publishBoth("nw1.b", "three");
+      List<Message> r = ref.untilStatus("$JS.API.CONSUMER.MSG.NEXT.NW1.P", body.getBytes(StandardCharsets.UTF_8),
+          Duration.ofSeconds(2));
+      List<Message> l = lg.untilStatus("$JS.API.CONSUMER.MSG.NEXT.NW1.P", body.getBytes(StandardCharsets.UTF_8),
+          Duration.ofSeconds(2));
+      List<String> rs = r.stream().map(JsDifferentialTest::describeWithPending).toList();
+      List<String> ls = l.stream().map(JsDifferentialTest::describeWithPending).toList();
+      if (!rs.equals(ls)) {
+        diffs.add("no-wait pull " + body + ": nats-server " + rs + ", leafgate " + ls);
+      }
+    }
+  }
+
+  @Test
+  void consumerStateAfterPullsAndAcks() throws Exception {
+    setup("$JS.API.STREAM.CREATE.AK1", "{\"name\":\"AK1\",\"subjects\":[\"ak1.>\"]}");
+    setup("$JS.API.CONSUMER.CREATE.AK1.P",
+        "{\"stream_name\":\"AK1\",\"config\":{\"durable_name\":\"P\",\"ack_policy\":\"explicit\"}}");
+    for (int i = 0; i < 5; i++) {
+      publishBoth("ak1." + (i % 2), "m" + i);
+    }
+    byte[] pull = "{\"batch\":3,\"no_wait\":true}".getBytes(StandardCharsets.UTF_8);
+    List<Message> r = ref.untilStatus("$JS.API.CONSUMER.MSG.NEXT.AK1.P", pull, Duration.ofMillis(700));
+    List<Message> l = lg.untilStatus("$JS.API.CONSUMER.MSG.NEXT.AK1.P", pull, Duration.ofMillis(700));
+    assertEquals(3, r.stream().filter(m -> !m.isStatusMessage()).count(), "nats-server pull " + r);
+    assertEquals(3, l.stream().filter(m -> !m.isStatusMessage()).count(), "leafgate pull " + l);
+    for (int i = 0; i < 3; i++) {
+      String[] rt = r.get(i).getReplyTo().split("\\.");
+      String[] lt = l.get(i).getReplyTo().split("\\.");
+      // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>: all but the time agree.
+      assertEquals(9, lt.length, l.get(i).getReplyTo());
+      for (int t : new int[] {2, 3, 4, 5, 6, 8}) {
+        if (!rt[t].equals(lt[t])) {
+          diffs.add("ack subject token " + t + " of message " + i + ": nats-server " + r.get(i).getReplyTo()
+              + ", leafgate " + l.get(i).getReplyTo());
+        }
+      }
+    }
+    String[] fields = {"delivered.consumer_seq", "delivered.stream_seq", "ack_floor.consumer_seq",
+        "ack_floor.stream_seq", "num_ack_pending", "num_redelivered", "num_waiting", "num_pending"};
+    sameFields(both("info after pulling 3", "$JS.API.CONSUMER.INFO.AK1.P", ""), fields);
+    // Ack the second message only (as an ack sync, so the ack has been applied when info is asked).
+    ackBoth(r.get(1), l.get(1), "+ACK");
+    sameFields(both("info after acking the second", "$JS.API.CONSUMER.INFO.AK1.P", ""), fields);
+    ackBoth(r.get(0), l.get(0), "+ACK");
+    sameFields(both("info after acking the first", "$JS.API.CONSUMER.INFO.AK1.P", ""), fields);
+    ackBoth(r.get(2), l.get(2), "-NAK");
+    sameFields(both("info after a nak", "$JS.API.CONSUMER.INFO.AK1.P", ""), fields);
+    List<Message> r2 = ref.untilStatus("$JS.API.CONSUMER.MSG.NEXT.AK1.P", pull, Duration.ofMillis(700));
+    List<Message> l2 = lg.untilStatus("$JS.API.CONSUMER.MSG.NEXT.AK1.P", pull, Duration.ofMillis(700));
+    assertEquals(r2.get(0).getReplyTo().split("\\.")[4], l2.get(0).getReplyTo().split("\\.")[4],
+        "delivery count of the redelivered message");
+    assertEquals(r2.stream().map(JsDifferentialTest::describeWithPending).toList(),
+        l2.stream().map(JsDifferentialTest::describeWithPending).toList());
+    sameFields(both("info after the redelivery", "$JS.API.CONSUMER.INFO.AK1.P", ""), fields);
+  }
+
+  private static void ackBoth(Message r, Message l, String ack) throws Exception {
+    byte[] body = ack.getBytes(StandardCharsets.UTF_8);
+    assertNotNull(ref.request(r.getReplyTo(), null, body), "nats-server did not answer the ack sync");
+    assertNotNull(lg.request(l.getReplyTo(), null, body), "leafgate did not answer the ack sync");
+  }
+
+  private static String describeWithPending(Message m) {
+    if (m.isStatusMessage() && m.getHeaders() != null && m.getHeaders().getFirst("Nats-Pending-Messages") != null) {
+      return describe(m) + " pending " + m.getHeaders().getFirst("Nats-Pending-Messages") + "/"
+          + m.getHeaders().getFirst("Nats-Pending-Bytes");
+    }
+    return describe(m);
   }
 
   private static String describe(Message m) {

@@ -25,11 +25,39 @@ final class RawApi {
 
   /** Sends {@code body} to {@code subject} and returns the first reply, or null after 2 s. */
   Message request(String subject, Headers headers, byte[] body) throws InterruptedException {
+    return request(subject, headers, body, Duration.ofSeconds(2));
+  }
+
+  /** Sends {@code body} to {@code subject} and returns the first reply, or null after {@code wait}. */
+  Message request(String subject, Headers headers, byte[] body, Duration wait) throws InterruptedException {
     String inbox = nc.createInbox();
     Subscription sub = nc.subscribe(inbox);
     try {
       nc.publish(subject, inbox, headers, body);
-      return sub.nextMessage(Duration.ofSeconds(2));
+      return sub.nextMessage(wait);
+    } finally {
+      sub.unsubscribe();
+    }
+  }
+
+  /**
+   * Sends a request and collects its replies until the first status message (included) or until
+   * {@code wait} passes without one.
+   */
+  java.util.List<Message> untilStatus(String subject, byte[] body, Duration wait) throws InterruptedException {
+    String inbox = nc.createInbox();
+    Subscription sub = nc.subscribe(inbox);
+    java.util.List<Message> out = new java.util.ArrayList<>();
+    try {
+      nc.publish(subject, inbox, null, body);
+      Message m;
+      while ((m = sub.nextMessage(wait)) != null) {
+        out.add(m);
+        if (m.isStatusMessage()) {
+          break;
+        }
+      }
+      return out;
     } finally {
       sub.unsubscribe();
     }

@@ -513,9 +513,9 @@ final class JsApi {
         Stream s = engine.streams().get(arg(a, 3));
         Consumer c = s == null ? null : s.consumers.get(arg(a, 4));
         if (c == null || reply == null) {
-          if (reply != null) {
-            PullRequest.status(engine, reply, "404 No Messages", 0, 0, false);
-          }
+          // nats-server does not answer a pull for a missing stream or consumer (no status, and no
+          // 503 since its API import has interest). A 404 would make jnats' consume() pull again at
+          // once, in a loop; silence lets its heartbeat handling look the consumer up instead.
           engine.stats.apiTotal--;
           return;
         }
