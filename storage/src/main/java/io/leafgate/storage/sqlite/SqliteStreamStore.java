@@ -123,28 +123,35 @@ final class SqliteStreamStore implements StreamStore {
       nextSubjectId = maxId + 1;
       msgs = 0;
       bytes = 0;
+      try (ResultSet rs = db.prepare(Sql.subjectTotals(id)).executeQuery()) {
+        while (rs.next()) {
+          SubjectInfo si = all.get(rs.getLong(1));
+          if (si == null) {
+            throw new SQLException("stream " + name + " has messages with an unknown subject id " + rs.getLong(1),
+                "", 11);
+          }
+          si.count = rs.getLong(2);
+          si.first = rs.getLong(3);
+          si.last = rs.getLong(4);
+          msgs += si.count;
+          bytes += si.count * si.overhead();
+        }
+      }
+      try (ResultSet rs = db.prepare(Sql.storedBytes(id)).executeQuery()) {
+        bytes += rs.next() ? rs.getLong(1) : 0;
+      }
+      long[] first = firstAtOrAfter(0);
+      if (first != null) {
+        firstSeq = first[0];
+        firstTs = first[1];
+        firstAge = first[2];
+      }
       long maxSeq = 0;
       long maxTs = 0;
-      try (ResultSet rs = db.prepare(Sql.scanForState(id)).executeQuery()) {
-        while (rs.next()) {
-          long seq = rs.getLong(1);
-          SubjectInfo si = all.get(rs.getLong(2));
-          if (si == null) {
-            throw new SQLException("message " + seq + " of stream " + name + " has an unknown subject id "
-                + rs.getLong(2), "", 11);
-          }
-          if (si.count++ == 0) {
-            si.first = seq;
-          }
-          si.last = seq;
-          if (msgs++ == 0) {
-            firstSeq = seq;
-            firstTs = rs.getLong(3);
-            firstAge = rs.getLong(5);
-          }
-          bytes += si.overhead() + rs.getLong(4);
-          maxSeq = seq;
-          maxTs = rs.getLong(3);
+      try (ResultSet rs = db.prepare(Sql.lastSeqTs(id)).executeQuery()) {
+        if (rs.next()) {
+          maxSeq = rs.getLong(1);
+          maxTs = rs.getLong(2);
         }
       }
       for (SubjectInfo si : all.values()) {

@@ -242,6 +242,33 @@ class SqliteJetStreamStoreTest {
     js.close(); // twice is fine
   }
 
+  @Test
+  void freedSpaceIsReturnedLittleByLittle() throws Exception {
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      js.vacuumEveryNanos = 0;
+      StreamStore s = js.createStream(record("S"));
+      StreamStore big = js.createStream(record("BIG"));
+      byte[] data = new byte[2000];
+      for (int i = 0; i < 4800; i++) {
+        big.append("b", null, data, i, i, null);
+      }
+      js.commit(null);
+      long used = js.usedBytes();
+      js.deleteStream("BIG");
+      s.append("a", null, data, 1, 1, null);
+      js.commit(null);
+      long free = js.freeBytes();
+      assertTrue(free > 9L << 20, "dropping the table freed its pages: " + free);
+      assertTrue(js.usedBytes() < used - (9L << 20), "usedBytes counts live pages only: " + js.usedBytes());
+      for (int i = 0; i < 3; i++) {
+        s.append("a", null, data, 1, 1, null);
+        js.commit(null);
+      }
+      assertTrue(js.freeBytes() < free - (4L << 20), "an incremental vacuum step per commit: " + js.freeBytes());
+      assertTrue(js.freeBytes() > 0, "but never all at once");
+    }
+  }
+
   static byte[] bytes(String s) {
     return s.getBytes(ISO_8859_1);
   }
