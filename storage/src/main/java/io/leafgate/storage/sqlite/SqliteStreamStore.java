@@ -241,8 +241,12 @@ final class SqliteStreamStore implements StreamStore {
 
   @Override
   public StreamState state() {
-    long deleted = msgs == 0 ? 0 : lastSeq - firstSeq + 1 - msgs;
-    return new StreamState(msgs, bytes, firstSeq, firstTs, lastSeq, lastTs, subjects.size(), deleted);
+    if (msgs == 0) {
+      // As the contract has it: an empty stream shows zero timestamps (nats-server would keep last_ts).
+      return new StreamState(0, 0, firstSeq, 0, lastSeq, 0, 0, 0);
+    }
+    return new StreamState(msgs, bytes, firstSeq, firstTs, lastSeq, lastTs, subjects.size(),
+        lastSeq - firstSeq + 1 - msgs);
   }
 
   // ---- append ----
