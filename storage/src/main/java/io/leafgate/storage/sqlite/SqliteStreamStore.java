@@ -651,32 +651,45 @@ final class SqliteStreamStore implements StreamStore {
    */
   private long removeWhere(String op, String where, long... params) throws StoreException {
     return db.write(op + " in " + name, c -> {
-      HashMap<Long, long[]> perSubject = new HashMap<>();
-      long n = 0;
-      long min = Long.MAX_VALUE;
-      long max = Long.MIN_VALUE;
+      Removal r = new Removal();
       PreparedStatement sel = db.prepare(Sql.victims(id, where));
       bind(sel, params);
       try (ResultSet rs = sel.executeQuery()) {
         while (rs.next()) {
-          long seq = rs.getLong(1);
-          long[] acc = perSubject.computeIfAbsent(rs.getLong(2), k -> new long[2]);
-          acc[0]++;
-          acc[1] += rs.getLong(3);
-          n++;
-          min = Math.min(min, seq);
-          max = Math.max(max, seq);
+          r.add(rs.getLong(1), rs.getLong(2), rs.getLong(3));
         }
       }
-      if (n == 0) {
-        return 0L;
-      }
-      PreparedStatement del = db.prepare(Sql.deleteWhere(id, where));
-      bind(del, params);
-      del.executeUpdate();
-      applyRemoval(perSubject, n, min, max);
-      return n;
+      return deleteAndApply(r, where, params);
     });
+  }
+
+  /** Rows about to go, summed per subject. */
+  private static final class Removal {
+    final HashMap<Long, long[]> perSubject = new HashMap<>();
+    long n;
+    long min = Long.MAX_VALUE;
+    long max = Long.MIN_VALUE;
+
+    void add(long seq, long subjectId, long storedBytes) {
+      long[] acc = perSubject.computeIfAbsent(subjectId, k -> new long[2]);
+      acc[0]++;
+      acc[1] += storedBytes;
+      n++;
+      min = Math.min(min, seq);
+      max = Math.max(max, seq);
+    }
+  }
+
+  /** Deletes the rows matching {@code where}, which are exactly those summed in {@code r}. */
+  private long deleteAndApply(Removal r, String where, long... params) throws SQLException {
+    if (r.n == 0) {
+      return 0L;
+    }
+    PreparedStatement del = db.prepare(Sql.deleteWhere(id, where));
+    bind(del, params);
+    del.executeUpdate();
+    applyRemoval(r.perSubject, r.n, r.min, r.max);
+    return r.n;
   }
 
   private static void bind(PreparedStatement ps, long[] params) throws SQLException {
@@ -846,10 +859,10 @@ final class SqliteStreamStore implements StreamStore {
       return 0;
     }
     // Walk from the oldest while a limit is exceeded; ages grow with sequences (AgeClock is monotonic).
-    long cut = db.read("trim " + name, c -> {
+    return db.write("trim " + name, c -> {
+      Removal r = new Removal();
       long n = msgs;
       long b = bytes;
-      long last = 0;
       try (ResultSet rs = db.prepare(Sql.trimScan(id)).executeQuery()) {
         while (rs.next()) {
           boolean over = (maxMsgs >= 0 && n > maxMsgs) || (maxBytes >= 0 && b > maxBytes)
@@ -858,14 +871,13 @@ final class SqliteStreamStore implements StreamStore {
             break;
           }
           SubjectInfo si = byId.get(rs.getLong(2));
-          last = rs.getLong(1);
+          r.add(rs.getLong(1), rs.getLong(2), rs.getLong(3));
           n--;
           b -= (si == null ? StoredMessage.OVERHEAD : si.overhead()) + rs.getLong(3);
         }
       }
-      return last;
+      return deleteAndApply(r, "seq <= ?", r.max);
     });
-    return cut == 0 ? 0 : removeWhere("trim", "seq <= ?", cut);
   }
 
   @Override
