@@ -610,6 +610,11 @@ public final class SqliteJetStreamStore implements JetStreamStore {
     return file;
   }
 
+  /** The sync thread (tests adjust its idle thresholds). */
+  SqliteSyncer syncer() {
+    return syncer;
+  }
+
   /** How many times the WAL was fsynced (metrics; tests check group commit with it). */
   public long fsyncCount() {
     return syncer.fsyncCount();
