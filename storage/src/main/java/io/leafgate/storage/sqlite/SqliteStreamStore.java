@@ -242,8 +242,8 @@ final class SqliteStreamStore implements StreamStore {
   @Override
   public StreamState state() {
     if (msgs == 0) {
-      // As the contract has it: an empty stream shows zero timestamps (nats-server would keep last_ts).
-      return new StreamState(0, 0, firstSeq, 0, lastSeq, 0, 0, 0);
+      // Like nats-server, the time of the last message stored is kept after it went (0 if none ever).
+      return new StreamState(0, 0, firstSeq, 0, lastSeq, lastTs, 0, 0);
     }
     return new StreamState(msgs, bytes, firstSeq, firstTs, lastSeq, lastTs, subjects.size(),
         lastSeq - firstSeq + 1 - msgs);
