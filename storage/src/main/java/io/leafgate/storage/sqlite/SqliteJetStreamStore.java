@@ -81,9 +81,10 @@ public final class SqliteJetStreamStore implements JetStreamStore {
   public static final String FILE_NAME = "leafgate.db";
 
   private static final long AGE_PERSIST_NANOS = TimeUnit.SECONDS.toNanos(5);
+  /** Free pages are returned to the file system only past this much (they are reused first anyway). */
   private static final long VACUUM_MIN_FREE_BYTES = 8L << 20;
-  private static final long VACUUM_PAGES = 512;
-  private static final long VACUUM_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
+  /** Pages moved per incremental vacuum step (each move is a write: keep it small and rare). */
+  private static final long VACUUM_PAGES = 2048;
 
   /** A stream as the store keeps it. */
   private static final class Entry {
@@ -126,6 +127,8 @@ public final class SqliteJetStreamStore implements JetStreamStore {
   private long freeBytes;
   private long lastAgePersist;
   private long lastVacuum;
+  /** How often a commit may include an incremental vacuum step (tests shorten it). */
+  long vacuumEveryNanos = TimeUnit.SECONDS.toNanos(10);
   private boolean closed;
 
   /** Opens (creating if needed) the store below {@code storeDir}. */
@@ -462,7 +465,7 @@ public final class SqliteJetStreamStore implements JetStreamStore {
     if (now - lastAgePersist >= AGE_PERSIST_NANOS) {
       persistAgeClock();
     }
-    if (db.inTransaction() && freeBytes > VACUUM_MIN_FREE_BYTES && now - lastVacuum >= VACUUM_EVERY_NANOS) {
+    if (db.inTransaction() && freeBytes > VACUUM_MIN_FREE_BYTES && now - lastVacuum >= vacuumEveryNanos) {
       vacuumSome();
       lastVacuum = now;
     }
@@ -504,10 +507,13 @@ public final class SqliteJetStreamStore implements JetStreamStore {
 
   /** Returns a bounded number of free pages to the file system (never a full VACUUM: flash wears). */
   private void vacuumSome() throws StoreException {
-    write("incremental vacuum", () -> {
-      try (ResultSet rs = db.prepare("PRAGMA incremental_vacuum(" + VACUUM_PAGES + ")").executeQuery()) {
-        while (rs.next()) {
-          // each step frees a page
+    long pages = Math.min(VACUUM_PAGES, db.pragmaLong("freelist_count"));
+    db.write("incremental vacuum", c -> {
+      // The pragma frees one page per step, and the driver steps a statement once per execution;
+      // closing the statement afterwards ends the last step before the COMMIT.
+      try (java.sql.Statement st = c.createStatement()) {
+        for (long i = 0; i < pages; i++) {
+          st.execute("PRAGMA incremental_vacuum(1)");
         }
       }
       return null;
@@ -594,9 +600,19 @@ public final class SqliteJetStreamStore implements JetStreamStore {
     return p != null ? p : syncer.problem();
   }
 
+  /** Bytes of free pages inside the file, as of the last commit. */
+  long freeBytes() {
+    return freeBytes;
+  }
+
   /** The store file. */
   public Path file() {
     return file;
+  }
+
+  /** The sync thread (tests adjust its idle thresholds). */
+  SqliteSyncer syncer() {
+    return syncer;
   }
 
   /** How many times the WAL was fsynced (metrics; tests check group commit with it). */

@@ -30,8 +30,12 @@ import org.tinylog.Logger;
  * into the database: once the WAL passes {@link #CHECKPOINT_WAL_BYTES}, a {@code PASSIVE} checkpoint
  * copies the bulk without any lock the engine needs, then a {@code TRUNCATE} copies the rest and
  * empties the file if the engine is between transactions at that moment (with a zero busy timeout it
- * otherwise degrades to passive at once). The same pair runs when the store has been idle for
- * {@link #IDLE_NANOS}. A WAL only shrinks once a checkpoint catches up with the writer, so if the
+ * otherwise degrades to passive at once). The same pair runs when the store is idle: after
+ * {@link #IDLE_NANOS} without a commit if the WAL holds at least {@link #IDLE_MIN_WAL_BYTES}, after
+ * {@link #LONG_IDLE_NANOS} whatever it holds. Checkpointing is deliberately rare: each one writes the
+ * hot pages (tail, index leaves, page 1) into the database again and costs two fsyncs, and a truncated
+ * WAL must grow again (file-system metadata writes); a gateway that stores one message every few
+ * seconds must not checkpoint after each. A WAL only shrinks once a checkpoint catches up with the writer, so if the
  * engine writes without pause and the WAL passes {@link #ENGINE_CHECKPOINT_WAL_BYTES}, the engine is
  * asked ({@link #takeEngineCheckpointRequest}) to truncate it itself after its next commit: a short
  * pause, since the bulk was already copied here.
@@ -40,7 +44,9 @@ final class SqliteSyncer implements AutoCloseable {
   static final String THREAD_NAME = "leafgate-store-sync";
   static final long CHECKPOINT_WAL_BYTES = 4L << 20;
   static final long ENGINE_CHECKPOINT_WAL_BYTES = 16L << 20;
-  static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(2);
+  static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(10);
+  static final long IDLE_MIN_WAL_BYTES = 256L << 10;
+  static final long LONG_IDLE_NANOS = TimeUnit.MINUTES.toNanos(10);
   private static final long TICK_MILLIS = 500;
 
   private final Path dbFile;
@@ -67,7 +73,13 @@ final class SqliteSyncer implements AutoCloseable {
   private long lastCheckpointWarn;
   private volatile String problem;
   private volatile long fsyncs;
+  private volatile long checkpoints;
+  private volatile long rounds;
   private volatile boolean engineCheckpointWanted;
+  /** Idle thresholds (tests shorten them). */
+  volatile long idleNanos = IDLE_NANOS;
+  volatile long idleMinWalBytes = IDLE_MIN_WAL_BYTES;
+  volatile long longIdleNanos = LONG_IDLE_NANOS;
 
   SqliteSyncer(Path dbFile, Path walFile, boolean always, long intervalNanos, BooleanSupplier engineInTransaction) {
     this.dbFile = dbFile;
@@ -111,6 +123,16 @@ final class SqliteSyncer implements AutoCloseable {
       return true;
     }
     return false;
+  }
+
+  /** How many checkpoints ran (for tests and metrics). */
+  long checkpointCount() {
+    return checkpoints;
+  }
+
+  /** How many times the loop went round (tests wait for rounds instead of sleeping). */
+  long roundCount() {
+    return rounds;
   }
 
   /** How many times the WAL was fsynced (for tests and metrics). */
@@ -167,6 +189,7 @@ final class SqliteSyncer implements AutoCloseable {
         return;
       }
       checkpointIfDue(sinceCommit);
+      rounds++;
     }
   }
 
@@ -228,8 +251,8 @@ final class SqliteSyncer implements AutoCloseable {
         if (!truncated && walBytes > ENGINE_CHECKPOINT_WAL_BYTES) {
           engineCheckpointWanted = true;
         }
-      } else if (walBytes > 0 && !truncatedSinceCommit && sinceCommit > IDLE_NANOS
-          && !engineInTransaction.getAsBoolean()) {
+      } else if (walBytes > 0 && !truncatedSinceCommit && !engineInTransaction.getAsBoolean()
+          && ((sinceCommit > idleNanos && walBytes >= idleMinWalBytes) || sinceCommit > longIdleNanos)) {
         if (checkpoint("PASSIVE") && checkpoint("TRUNCATE")) {
           truncatedSinceCommit = true;
           checkpointedWalBytes = 0;
@@ -256,6 +279,7 @@ final class SqliteSyncer implements AutoCloseable {
         st.execute("PRAGMA wal_autocheckpoint = 0");
       }
     }
+    checkpoints++;
     try (Statement st = checkpointConn.createStatement();
         ResultSet rs = st.executeQuery("PRAGMA wal_checkpoint(" + mode + ")")) {
       if (!rs.next()) {
