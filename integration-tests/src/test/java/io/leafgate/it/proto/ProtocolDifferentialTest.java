@@ -83,7 +83,7 @@ class ProtocolDifferentialTest {
         arg("one member per group: each group gets one copy",
             of(QUIET + "SUB foo q1 1\r\nSUB foo q2 2\r\nSUB foo 3\r\nPUB foo 1\r\nx\r\n").unordered()),
         arg("queue group on a wildcard", of(QUIET + "SUB foo.* q 1\r\nPUB foo.a 1\r\nx\r\nPUB foo.b 1\r\ny\r\n")),
-        arg("queue names may hold dots and wildcards", of("CONNECT {\"verbose\":true}\r\nSUB a q.* 1\r\nSUB a > 2\r\nPUB a 1\r\nx\r\n")),
+        arg("queue names may hold dots and wildcards", of("CONNECT {\"verbose\":true}\r\nSUB a q.* 1\r\nSUB a > 2\r\nPUB a 1\r\nx\r\n").unordered()),
         // SUB and UNSUB bookkeeping.
         arg("a second SUB with the same sid is ignored", of(QUIET + "SUB foo 1\r\nSUB foo 1\r\nPUB foo 1\r\na\r\n")),
         arg("a reused sid keeps the first subject", of(QUIET + "SUB a 1\r\nSUB b 1\r\nPUB b 1\r\nx\r\nPUB a 1\r\ny\r\n")),
