@@ -637,6 +637,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
     boolean first;
     long queued;
+    byte[] scratch = producerBatch.scratch(Wire.controlLineBytes(m.subject(), sub.sidBytes, m.reply()));
     synchronized (this) {
       if (closed) {
         return;
@@ -644,14 +645,16 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
       if (pending == null) {
         pending = channel.alloc().ioBuffer(Math.max(256, m.size() + 64));
       }
-      Wire.writeMsg(pending, m.subject(), sub.sidBytes, m.reply(), m.hdrLen(), m.data());
+      Wire.writeMsg(pending, m.subject(), sub.sidBytes, m.reply(), m.hdrLen(), m.data(), scratch);
       outMsgs++;
       outBytes += m.size();
       first = !flushScheduled;
       flushScheduled = true;
       queued = pending.readableBytes();
     }
-    long backlog = queued + channelPendingBytes();
+    // The socket's own queue only matters once it is over its high water mark (set from
+    // max_pending), which isWritable() tells without walking it.
+    long backlog = channel.isWritable() ? queued : queued + channelPendingBytes();
     long max = server.options().maxPending;
     if (backlog > max) {
       slowConsumer(CloseReason.SLOW_CONSUMER_PENDING_BYTES);
