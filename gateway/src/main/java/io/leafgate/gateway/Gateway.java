@@ -79,12 +79,15 @@ public final class Gateway implements AutoCloseable {
   }
 
   private void startAll() throws IOException {
+    long t0 = System.nanoTime();
     Files.createDirectories(options.storeDir);
     lockStoreDir();
     if (options.jetStream) {
       startJetStream();
     }
+    long t1 = System.nanoTime();
     nats.start();
+    Logger.debug("Start-up: JetStream {} ms, NATS listener {} ms", (t1 - t0) / 1_000_000, (System.nanoTime() - t1) / 1_000_000);
     if (uplinkConfig != null && uplinkConfig.enabled()) {
       uplink = new HubBridge(uplinkConfig, router, transport, jetStream, identity, options.jetStreamDomain,
           options.maxPayload);

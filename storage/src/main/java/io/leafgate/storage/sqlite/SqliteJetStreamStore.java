@@ -175,10 +175,44 @@ public final class SqliteJetStreamStore implements JetStreamStore {
         Path nat = dir.resolve("native");
         Files.createDirectories(nat);
         System.setProperty("org.sqlite.tmpdir", nat.toString());
+        keepExtractedLibrary(nat);
       }
       SQLiteJDBCLoader.initialize();
     } catch (Exception e) {
       throw new StoreException(Kind.IO, "cannot load the SQLite native library: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * sqlite-jdbc extracts its library afresh at every start (a megabyte written to the SD card, and
+   * a tenth of a second); extract it once per driver version instead and point the driver at it.
+   * Anything unexpected leaves the driver to its own way.
+   */
+  private static void keepExtractedLibrary(Path nat) {
+    if (System.getProperty("org.sqlite.lib.path") != null) {
+      return;
+    }
+    try {
+      String folder = org.sqlite.util.OSInfo.getNativeLibFolderPathForCurrentOS();
+      String libName = System.mapLibraryName("sqlitejdbc");
+      String resource = "/org/sqlite/native/" + folder + "/" + libName;
+      String version = SQLiteJDBCLoader.getVersion();
+      String kept = "libsqlitejdbc-" + version + "-" + folder.replace('/', '_') + ".so";
+      Path target = nat.resolve(kept);
+      if (!Files.exists(target)) {
+        try (java.io.InputStream in = SQLiteJDBCLoader.class.getResourceAsStream(resource)) {
+          if (in == null) {
+            return;
+          }
+          Path tmp = nat.resolve(kept + ".tmp");
+          Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+          Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+      }
+      System.setProperty("org.sqlite.lib.path", nat.toString());
+      System.setProperty("org.sqlite.lib.name", kept);
+    } catch (Exception | LinkageError e) {
+      Logger.debug("Keeping the SQLite native library failed ({}); the driver extracts it itself.", e.getMessage());
     }
   }
 
