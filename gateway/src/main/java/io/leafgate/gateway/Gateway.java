@@ -9,6 +9,7 @@ import io.leafgate.leaf.server.NatsServer;
 import io.leafgate.leaf.server.ServerIdentity;
 import io.leafgate.leaf.server.Transport;
 import io.leafgate.leaf.spi.StreamCapture;
+import io.leafgate.mqtt.server.MqttServer;
 import io.leafgate.storage.api.JetStreamStore;
 import io.leafgate.storage.api.StoreException;
 import io.leafgate.storage.engine.JetStreamEngine;
@@ -33,6 +34,7 @@ public final class Gateway implements AutoCloseable {
   private final StreamCapture capture = new StreamCapture();
   private final NatsServer nats;
   private MonitorServer monitor;
+  private MqttServer mqtt;
   private JetStreamStore jsStore;
   private JetStreamEngine jetStream;
   private Path portsFile;
@@ -66,12 +68,19 @@ public final class Gateway implements AutoCloseable {
       startJetStream();
     }
     nats.start();
+    if (options.mqttPort != 0) {
+      mqtt = new MqttServer(options, router, transport, capture, jetStream != null);
+      mqtt.start();
+    }
     if (options.httpPort != 0) {
       monitor = new MonitorServer(options.httpHost, options.httpPort, transport);
       CoreMonitor core = new CoreMonitor(nats, monitor);
       core.install();
       if (jetStream != null) {
         JetStreamMonitor.install(jetStream, monitor, core);
+      }
+      if (mqtt != null) {
+        mqtt.installMonitoring(core, monitor);
       }
       monitor.start();
     }
@@ -98,6 +107,9 @@ public final class Gateway implements AutoCloseable {
   private void writePortsFile() throws IOException {
     Map<String, Object> ports = new LinkedHashMap<>();
     ports.put("nats", List.of("nats://" + options.host + ":" + nats.boundPort()));
+    if (mqtt != null) {
+      ports.put("mqtt", List.of("mqtt://" + options.mqttHost + ":" + mqtt.boundPort()));
+    }
     if (monitor != null) {
       ports.put("monitoring", List.of("http://" + options.httpHost + ":" + monitor.boundPort()));
     }
@@ -107,6 +119,11 @@ public final class Gateway implements AutoCloseable {
 
   public int natsPort() {
     return nats.boundPort();
+  }
+
+  /** The MQTT listener's port, or 0 when MQTT is off. */
+  public int mqttPort() {
+    return mqtt == null ? 0 : mqtt.boundPort();
   }
 
   public int httpPort() {
@@ -144,6 +161,9 @@ public final class Gateway implements AutoCloseable {
     closed = true;
     if (monitor != null) {
       monitor.close();
+    }
+    if (mqtt != null) {
+      mqtt.close();
     }
     nats.close();
     if (jetStream != null) {
