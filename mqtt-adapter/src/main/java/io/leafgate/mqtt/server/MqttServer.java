@@ -298,6 +298,10 @@ public final class MqttServer implements AutoCloseable {
         break;
       }
     }
+    // Let every loop run what the closes queued (session detaches, which write session records).
+    for (io.netty.util.concurrent.EventExecutor loop : transport.group()) {
+      loop.submit(() -> { }).awaitUninterruptibly(1000);
+    }
     if (sessions != null) {
       try {
         sessions.recordShutdown().get(2, TimeUnit.SECONDS);

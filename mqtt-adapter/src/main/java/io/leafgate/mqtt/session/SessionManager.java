@@ -64,6 +64,8 @@ public final class SessionManager {
   private final EventLoopGroup group;
   private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, String> topics = new ConcurrentHashMap<>();
+  /** Session records being written, so that shutdown can wait for them. */
+  private final java.util.Set<CompletableFuture<Void>> saving = ConcurrentHashMap.newKeySet();
   private static final int TOPIC_CACHE_MAX = 8192;
   private static final ThreadLocal<Object[]> LAST_NATS = ThreadLocal.withInitial(() -> new Object[2]);
 
@@ -272,10 +274,13 @@ public final class SessionManager {
     s.stored = true;
     SessionRecord r = new SessionRecord(s.clientId, s.protocolVersion, s.expirySeconds, disconnectedAt,
         s.subscriptionSpecs());
-    return store.saveSession(r).exceptionally(e -> {
+    CompletableFuture<Void> f = store.saveSession(r).exceptionally(e -> {
       Logger.warn("client={} session record not stored: {}", s.clientId, e.getMessage());
       return null;
     });
+    saving.add(f);
+    f.whenComplete((v, e) -> saving.remove(f));
+    return f;
   }
 
   void onEnded(Session s) {
@@ -286,10 +291,13 @@ public final class SessionManager {
     }
   }
 
-  /** Records the disconnect time of every persistent session still connected (shutdown). */
+  /**
+   * Records the disconnect time of every persistent session still connected (shutdown) and
+   * completes once every session record being written is stored.
+   */
   public CompletableFuture<Void> recordShutdown() {
     long now = System.currentTimeMillis();
-    List<CompletableFuture<Void>> all = new ArrayList<>();
+    List<CompletableFuture<Void>> all = new ArrayList<>(saving);
     for (Session s : sessions.values()) {
       if (s.isPersistent() && s.isConnected()) {
         all.add(saveRecord(s, now));
