@@ -151,7 +151,8 @@ public final class MemMqttStore implements MqttStore {
 
   @Override
   public synchronized CompletableFuture<Void> putRetained(AppMessage m) {
-    retained.put(m.subject(), m);
+    retained.put(m.subject(), m.retain() ? m
+        : new AppMessage(m.subject(), m.payload(), m.qos(), true, m.props(), m.expiresAtMillis()));
     return CompletableFuture.completedFuture(null);
   }
 
