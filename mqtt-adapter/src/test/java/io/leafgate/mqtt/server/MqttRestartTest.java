@@ -137,6 +137,26 @@ class MqttRestartTest {
   }
 
   @Test
+  void aMessageSentAsTheClientLeavesIsSentAgainOnReturn() throws Exception {
+    try (RawMqttClient s = v3("racer", false, false)) {
+      s.send(subscribe(1, "race", 1));
+      assertNotNull(s.receive(MqttMessageType.SUBACK, T));
+      try (RawMqttClient p = v3("pub", true, false)) {
+        p.send(publish("race", 1, 1, "x", null));
+        assertNotNull(p.receive(MqttMessageType.PUBACK, T));
+      }
+      assertEquals("x", text(s.receive(MqttMessageType.PUBLISH, T))); // and leaves without PUBACK
+    }
+    try (RawMqttClient s = v3("racer", false, true)) {
+      s.send(subscribe(2, "race", 1));
+      MqttPublishMessage m = (MqttPublishMessage) s.receive(MqttMessageType.PUBLISH, T);
+      assertNotNull(m, "the unacknowledged message did not come back");
+      assertEquals("x", text(m));
+      assertTrue(m.fixedHeader().isDup());
+    }
+  }
+
+  @Test
   void retainedMessagesSurviveRestart() throws Exception {
     try (RawMqttClient p = v3("pub", true, false)) {
       MqttPublishMessage m = new MqttPublishMessage(new MqttFixedHeader(MqttMessageType.PUBLISH, false,
