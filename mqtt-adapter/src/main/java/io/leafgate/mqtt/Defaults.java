@@ -16,10 +16,11 @@ public final class Defaults {
    */
   public static final int MAX_INFLIGHT_OUT = 1024;
   /**
-   * Messages waiting for a connected client beyond the inflight window; more are dropped and
-   * counted (mosquitto's {@code max_queued_messages} is 1000).
+   * Messages waiting in memory for a connected client beyond the inflight window (and, in bytes,
+   * {@code max_pending}); more are dropped and counted. Higher than mosquitto's
+   * {@code max_queued_messages} (1000) because QoS 0 bursts of small messages count too.
    */
-  public static final int MAX_QUEUED_IN_MEMORY = 1000;
+  public static final int MAX_QUEUED_IN_MEMORY = 10_000;
   /** Topic aliases a v5 client may set up towards us. */
   public static final int TOPIC_ALIAS_MAXIMUM = 64;
   /**

@@ -111,6 +111,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
   private final HashMap<String, String> subjects = new HashMap<>();
   private final HashMap<String, Boolean> pubAllowed = new HashMap<>();
   private boolean readsPaused;
+  /** Inside a read batch: writes are flushed once at its end (channelReadComplete). */
+  private boolean reading;
   private CloseReason closeReason;
   private boolean publishWillOnClose = true;
   private ScheduledFuture<?> connectTimer;
@@ -311,6 +313,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
       early.add(m); // processed once the CONNACK is out
       return;
     }
+    reading = true;
     try {
       dispatch(m);
     } finally {
@@ -320,6 +323,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
+    reading = false;
     batch.flushAll();
     if (state != State.CONNECTING) {
       channel.flush();
@@ -810,7 +814,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
       writeAck(head);
       wrote = true;
     }
-    if (wrote) {
+    if (wrote && !reading) {
       channel.flush();
     }
     if (readsPaused && acks.size() < Defaults.RECEIVE_MAXIMUM / 2 && closeReason == null) {

@@ -211,7 +211,7 @@ public final class Session implements FlushBatch.Flushable {
       if (link == null || ended) {
         return; // QoS 0 is not queued for a disconnected client
       }
-      if (arrivals.size() + queuedOnLoop >= Defaults.MAX_QUEUED_IN_MEMORY * 10
+      if (arrivals.size() + queuedOnLoop >= Defaults.MAX_QUEUED_IN_MEMORY
           || arrivalBytes + queuedBytesOnLoop + w > mgr.maxPendingBytes) {
         mgr.stats.dropped.increment();
         return;
