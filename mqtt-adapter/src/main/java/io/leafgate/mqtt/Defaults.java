@@ -20,7 +20,7 @@ public final class Defaults {
    * {@code max_pending}); more are dropped and counted. Higher than mosquitto's
    * {@code max_queued_messages} (1000) because QoS 0 bursts of small messages count too.
    */
-  public static final int MAX_QUEUED_IN_MEMORY = 10_000;
+  public static final int MAX_QUEUED_IN_MEMORY = 100_000;
   /** Topic aliases a v5 client may set up towards us. */
   public static final int TOPIC_ALIAS_MAXIMUM = 64;
   /**

@@ -106,7 +106,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
   private long expiryAtConnect;
   private String[] aliases;
   private final ArrayDeque<MqttMessage> early = new ArrayDeque<>();
-  private final ArrayList<MqttMessage> deferred = new ArrayList<>();
+  private final ArrayList<Object> deferred = new ArrayList<>();
   private final ArrayDeque<Ack> acks = new ArrayDeque<>();
   private final HashMap<String, String> subjects = new HashMap<>();
   private final HashMap<String, Boolean> pubAllowed = new HashMap<>();
@@ -166,6 +166,20 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
   }
 
   @Override
+  public void writeBytes(io.netty.buffer.ByteBuf packets) {
+    if (state == State.CONNECTING) {
+      deferred.add(packets);
+      return;
+    }
+    channel.write(packets, channel.voidPromise());
+  }
+
+  @Override
+  public io.netty.buffer.ByteBufAllocator alloc() {
+    return channel.alloc();
+  }
+
+  @Override
   public void flush() {
     if (state != State.CONNECTING) {
       channel.flush();
@@ -219,7 +233,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
       ReferenceCountUtil.release(m);
     }
     early.clear();
-    for (MqttMessage m : deferred) {
+    for (Object m : deferred) {
       ReferenceCountUtil.release(m);
     }
     deferred.clear();
@@ -538,7 +552,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
     MqttFixedHeader fh = new MqttFixedHeader(MqttMessageType.CONNACK, false, MqttQoS.AT_MOST_ONCE, false, 0);
     channel.write(new MqttConnAckMessage(fh, new MqttConnAckVariableHeader(
         MqttConnectReturnCode.CONNECTION_ACCEPTED, att.present(), props)), channel.voidPromise());
-    for (MqttMessage m : deferred) {
+    for (Object m : deferred) {
       channel.write(m, channel.voidPromise());
     }
     deferred.clear();

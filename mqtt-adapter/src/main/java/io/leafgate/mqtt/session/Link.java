@@ -1,5 +1,6 @@
 package io.leafgate.mqtt.session;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.mqtt.MqttMessage;
 
@@ -26,6 +27,11 @@ public interface Link {
   boolean isActive();
 
   void write(MqttMessage m);
+
+  /** Writes bytes that are already MQTT packets (see {@code PublishFrames}). */
+  void writeBytes(ByteBuf packets);
+
+  io.netty.buffer.ByteBufAllocator alloc();
 
   void flush();
 

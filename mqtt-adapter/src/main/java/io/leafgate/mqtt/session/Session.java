@@ -101,7 +101,12 @@ public final class Session implements FlushBatch.Flushable {
   private long lastStoreId;
   private boolean backlog;
   private boolean loading;
-  private boolean arrivedDuringLoad;
+  /**
+   * The highest queue id known to be committed (from append acknowledgements). Reading the queue
+   * goes on until it has been seen: the local JetStream answers a publish before a read of the
+   * stream can see the message, so one read may come back short.
+   */
+  private long highestKnownId;
   /** The outbound QoS 2 state and held messages of a restored session are not loaded yet. */
   boolean stateToLoad;
 
@@ -307,11 +312,22 @@ public final class Session implements FlushBatch.Flushable {
       }
       wrote |= writePublish(l, d, pid, reuse != null);
     }
+    flushFrames(l);
     syncQueued();
     if (wrote) {
       l.flush();
     }
     maybeLoad();
+  }
+
+  /** PUBLISH packets without properties written in this pump, not yet handed to the link. */
+  private io.netty.buffer.ByteBuf out;
+
+  private void flushFrames(Link l) {
+    if (out != null) {
+      l.writeBytes(out);
+      out = null;
+    }
   }
 
   private void syncQueued() {
@@ -329,6 +345,7 @@ public final class Session implements FlushBatch.Flushable {
       Logger.debug("{} QoS 2 packet id {} not recorded, sending anyway: {}", logId(), e.packetId, err.getMessage());
     }
     if (writePublish(l, e.delivery, e.packetId, false)) {
+      flushFrames(l);
       l.flush();
     }
   }
@@ -360,9 +377,20 @@ public final class Session implements FlushBatch.Flushable {
       done(d);
       return false;
     }
-    MqttFixedHeader fh = new MqttFixedHeader(MqttMessageType.PUBLISH, dup, MqttQoS.valueOf(d.qos()), d.retain(), 0);
-    l.write(new MqttPublishMessage(fh, new MqttPublishVariableHeader(topic, pid, props),
-        Unpooled.wrappedBuffer(m.payload())));
+    if (props == MqttProperties.NO_PROPERTIES) {
+      if (out == null) {
+        out = l.alloc().ioBuffer(Math.max(256, PublishFrames.maxSize(topic, m.payload().length)));
+      } else if (out.readableBytes() > 64 * 1024) {
+        flushFrames(l);
+        out = l.alloc().ioBuffer(Math.max(256, PublishFrames.maxSize(topic, m.payload().length)));
+      }
+      PublishFrames.write(out, topic, d.qos(), dup, d.retain(), pid, l.protocolVersion() == 5, m.payload());
+    } else {
+      flushFrames(l);
+      MqttFixedHeader fh = new MqttFixedHeader(MqttMessageType.PUBLISH, dup, MqttQoS.valueOf(d.qos()), d.retain(), 0);
+      l.write(new MqttPublishMessage(fh, new MqttPublishVariableHeader(topic, pid, props),
+          Unpooled.wrappedBuffer(m.payload())));
+    }
     mgr.stats.outMsgs.increment();
     mgr.stats.outBytes.add(m.payload().length);
     return true;
@@ -425,15 +453,14 @@ public final class Session implements FlushBatch.Flushable {
   // The stored queue of a persistent session
 
   private void onEnqueued(long id, Delivery d) {
+    if (id > highestKnownId) {
+      highestKnownId = id;
+    }
     if (ended || link == null) {
       return; // stays in the store until the client is back
     }
-    if (loading) {
-      arrivedDuringLoad = true;
-      return;
-    }
-    if (backlog || id <= lastStoreId) {
-      return;
+    if (loading || backlog || id <= lastStoreId) {
+      return; // read from the store in order
     }
     if (pending.size() >= Defaults.READ_AHEAD) {
       backlog = true;
@@ -448,7 +475,6 @@ public final class Session implements FlushBatch.Flushable {
   private void maybeLoad() {
     if (backlog && !loading && link != null && pending.size() < Defaults.READ_AHEAD / 2 && !ended) {
       loading = true;
-      arrivedDuringLoad = false;
       long g = gen;
       mgr.store.loadQueue(key, lastStoreId, Defaults.READ_AHEAD)
           .whenComplete((list, err) -> post(() -> onLoaded(g, list, err)));
@@ -473,8 +499,14 @@ public final class Session implements FlushBatch.Flushable {
         lastStoreId = q.id();
       }
     }
-    if (list.size() < Defaults.READ_AHEAD && !arrivedDuringLoad) {
-      backlog = false;
+    if (list.size() < Defaults.READ_AHEAD) {
+      if (lastStoreId >= highestKnownId) {
+        backlog = false;
+      } else if (list.isEmpty()) {
+        // Acknowledged but not readable yet: look again shortly.
+        retryTimer = loop.schedule(this::pump, 5, TimeUnit.MILLISECONDS);
+        return;
+      }
     }
     pump();
   }
@@ -524,6 +556,7 @@ public final class Session implements FlushBatch.Flushable {
     if (l == null) {
       return;
     }
+    flushFrames(l);
     MqttFixedHeader fh = new MqttFixedHeader(MqttMessageType.PUBREL, false, MqttQoS.AT_LEAST_ONCE, false, 0);
     Object vh = l.protocolVersion() == 5 && reason != 0
         ? new MqttPubReplyMessageVariableHeader(pid, (byte) reason, MqttProperties.NO_PROPERTIES)
@@ -571,6 +604,7 @@ public final class Session implements FlushBatch.Flushable {
         wrote |= writePublish(l, e.delivery, e.packetId, true);
       }
     }
+    flushFrames(l);
     if (isPersistent()) {
       lastStoreId = 0;
       backlog = true;

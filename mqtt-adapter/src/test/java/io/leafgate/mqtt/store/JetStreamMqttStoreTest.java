@@ -43,6 +43,7 @@ class JetStreamMqttStoreTest extends MqttStoreContract {
     String k = SessionKeys.of("c");
     get(store.enqueue(k, new Delivery(msg("s", "kept", 1), 1, false, 0, 0), null));
     get(store.saveSession(new SessionRecord("c", 4, -1, 0, List.of())));
+    until(() -> get(store.loadQueue(k, 0, 5)), l -> !l.isEmpty());
     store.close();
     engine.close();
     engine = new JetStreamEngine(router, jsStore, new JetStreamEngine.Options(null, -1, -1, "test"));
