@@ -717,7 +717,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
         return;
       }
       if (err != null) {
-        Logger.warn("{} QoS 2 packet id {} could not be stored: {}", logId(), pid, err.getMessage());
+        Logger.debug("{} QoS 2 packet id {} could not be stored: {}", logId(), pid, err.getMessage());
         session.qos2Release(pid);
         ready(a, Reason.UNSPECIFIED);
         return;

@@ -62,6 +62,7 @@ public final class SessionManager {
   private final InternalClient client;
   private final ReplyInbox replies;
   private final EventLoopGroup group;
+  private io.netty.util.concurrent.ScheduledFuture<?> housekeeping;
   private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, String> topics = new ConcurrentHashMap<>();
   /** Session records being written, so that shutdown can wait for them. */
@@ -85,7 +86,7 @@ public final class SessionManager {
   /** Starts the reply inbox and its sweeper, and restores the stored sessions (blocks). */
   public void start() throws Exception {
     replies.start();
-    group.next().scheduleAtFixedRate(this::housekeeping, 1, 1, TimeUnit.SECONDS);
+    housekeeping = group.next().scheduleAtFixedRate(this::housekeeping, 1, 1, TimeUnit.SECONDS);
     restore();
   }
 
@@ -99,6 +100,9 @@ public final class SessionManager {
 
   /** Stops: detached sessions keep their stored state; the reply inbox closes. */
   public void close() {
+    if (housekeeping != null) {
+      housekeeping.cancel(false);
+    }
     replies.close();
     client.close();
   }
