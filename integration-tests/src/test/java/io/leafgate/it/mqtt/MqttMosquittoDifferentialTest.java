@@ -431,10 +431,11 @@ class MqttMosquittoDifferentialTest {
         c.send(RawMqttClient.connect(MqttVersion.MQTT_3_1_1, p + "sleepy", true, 1, null));
         out.add(describe(c.receive(MqttMessageType.CONNACK, T)));
         long t0 = System.nanoTime();
-        out.add(describe(c.receive(T)));
+        out.add(describe(c.receive(Duration.ofSeconds(12))));
         long ms = (System.nanoTime() - t0) / 1_000_000;
-        // MQTT says 1.5 keep alives (leafgate: 1.5 s); mosquitto checks on its own timer (up to ~5 s).
-        out.add(ms >= 1000 && ms < 6000 ? "closed after the keep alive ran out" : "closed after " + ms + " ms");
+        // MQTT says 1.5 keep alives (leafgate closes at 1.5 s, see MqttProtocolTest); mosquitto checks
+        // on a coarser timer (4-6 s here).
+        out.add(ms >= 1000 && ms < 10_000 ? "closed after the keep alive ran out" : "closed after " + ms + " ms");
       }
     });
   }

@@ -149,6 +149,20 @@ class MqttProtocolTest {
   }
 
   @Test
+  void keepAliveIsEnforcedAtOneAndAHalfIntervals() throws Exception {
+    try (RawMqttClient c = new RawMqttClient(broker.port(), MqttVersion.MQTT_5)) {
+      c.send(connect(MqttVersion.MQTT_5, "sleepy", true, 1, null));
+      assertNotNull(c.receive(MqttMessageType.CONNACK, T));
+      long t0 = System.nanoTime();
+      MqttMessage d = c.receive(MqttMessageType.DISCONNECT, T);
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertEquals(0x8D, reason(d));
+      assertTrue(ms >= 1400 && ms < 2500, "closed after " + ms + " ms");
+      assertTrue(c.awaitClosed(T));
+    }
+  }
+
+  @Test
   void packetBeforeConnectClosesTheConnection() throws Exception {
     try (RawMqttClient c = new RawMqttClient(broker.port(), MqttVersion.MQTT_3_1_1)) {
       c.send(RawMqttClient.simple(MqttMessageType.PINGREQ));
