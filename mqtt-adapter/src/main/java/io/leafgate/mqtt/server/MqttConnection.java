@@ -75,19 +75,6 @@ import org.tinylog.Logger;
 final class MqttConnection extends ChannelInboundHandlerAdapter implements Link {
   private enum State { AWAIT_CONNECT, CONNECTING, CONNECTED, CLOSED }
 
-  /** One acknowledgement owed to the client, sent in order once its reason code is known. */
-  private static final class Ack {
-    final MqttMessageType type;
-    final int packetId;
-    int reason = -1;
-
-    Ack(MqttMessageType type, int packetId) {
-      this.type = type;
-      this.packetId = packetId;
-    }
-  }
-
-  private static final SecureRandom RANDOM = new SecureRandom();
   private static final int CACHE_MAX = 256;
 
   private final MqttServer server;
@@ -107,10 +94,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
   private String[] aliases;
   private final ArrayDeque<MqttMessage> early = new ArrayDeque<>();
   private final ArrayList<Object> deferred = new ArrayList<>();
-  private final ArrayDeque<Ack> acks = new ArrayDeque<>();
+  private final AckQueue acks = new AckQueue(this);
   private final HashMap<String, String> subjects = new HashMap<>();
   private final HashMap<String, Boolean> pubAllowed = new HashMap<>();
-  private boolean readsPaused;
   /** Inside a read batch: writes are flushed once at its end (channelReadComplete). */
   private boolean reading;
   private CloseReason closeReason;
@@ -420,108 +406,29 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
     if (connectTimer != null) {
       connectTimer.cancel(false);
     }
-    MqttConnectVariableHeader vh = c.variableHeader();
-    MqttConnectPayload p = c.payload();
-    version = vh.version();
-    MqttProperties props = vh.properties();
-    boolean cleanStart = vh.isCleanSession();
-    long expiry;
-    if (version == 5) {
-      expiry = unsigned(intProp(props, MqttProperties.SESSION_EXPIRY_INTERVAL, 0));
-      Integer rm = intProp(props, MqttProperties.RECEIVE_MAXIMUM, null);
-      Integer mp = intProp(props, MqttProperties.MAXIMUM_PACKET_SIZE, null);
-      if ((rm != null && rm == 0) || (mp != null && mp == 0)) {
-        Logger.info("cid={} mqtt client {} refused: Receive Maximum or Maximum Packet Size of 0", cid, remote);
-        refuse(Reason.V3_SERVER_UNAVAILABLE, Reason.PROTOCOL_ERROR);
-        return;
-      }
-      clientReceiveMax = rm == null ? 65535 : rm;
-      clientMaxPacket = mp == null ? Long.MAX_VALUE : unsigned(mp);
-      if (props.getProperty(MqttProperties.AUTHENTICATION_METHOD) != null) {
-        Logger.info("cid={} mqtt client {} refused: enhanced authentication is not supported", cid, remote);
-        refuse(Reason.V3_NOT_AUTHORIZED, Reason.BAD_AUTHENTICATION_METHOD);
-        return;
-      }
-    } else {
-      expiry = cleanStart ? 0 : -1;
+    ConnectRequest r = ConnectRequest.parse(c, server.authenticator(), server.connectionAllowed());
+    version = r.version;
+    if (r.clientId != null) {
+      clientId = r.clientId;
     }
-    expiryAtConnect = expiry;
-    String id = p.clientIdentifier();
-    boolean assigned = false;
-    if (id == null || id.isEmpty()) {
-      if (version != 5 && !cleanStart) {
-        Logger.info("cid={} mqtt client {} refused: an empty client id needs a clean session", cid, remote);
-        refuse(Reason.V3_IDENTIFIER_REJECTED, Reason.CLIENT_ID_NOT_VALID);
-        return;
-      }
-      id = "lg-" + Long.toString(RANDOM.nextLong() & Long.MAX_VALUE, 36);
-      assigned = version == 5;
-    }
-    clientId = id;
-    if (!server.connectionAllowed()) {
-      Logger.warn("{} refused: maximum connections ({}) reached", logId(), server.maxConnections());
-      refuse(Reason.V3_SERVER_UNAVAILABLE, Reason.QUOTA_EXCEEDED);
+    if (r.refusal != null) {
+      Logger.info("{} mqtt client {} refused: {}", logId(), remote, r.refusal.why());
+      refuse(r.refusal.v3(), r.refusal.v5());
       return;
     }
-    String user = p.userName();
-    String pass = p.passwordInBytes() == null ? null : new String(p.passwordInBytes(), StandardCharsets.UTF_8);
-    Permissions granted = server.authenticator().authenticate(user, pass, user == null || user.isEmpty() ? pass : null);
-    if (granted == null) {
-      Logger.info("{} mqtt client {} failed authorization (user \"{}\")", logId(), remote, user == null ? "" : user);
-      refuse(Reason.V3_NOT_AUTHORIZED, Reason.BAD_USER_NAME_OR_PASSWORD);
-      return;
-    }
-    perms = granted;
-    Will will = null;
-    if (vh.isWillFlag()) {
-      String subject;
-      try {
-        subject = TopicMapper.toSubject(p.willTopic() == null ? "" : p.willTopic());
-      } catch (TopicMapper.TopicException e) {
-        Logger.info("{} refused: will topic: {}", logId(), e.getMessage());
-        if (e.problem() == TopicMapper.Problem.RESERVED) {
-          refuse(Reason.V3_NOT_AUTHORIZED, Reason.NOT_AUTHORIZED);
-        } else if (version == 5) {
-          refuse(0, Reason.TOPIC_NAME_INVALID);
-        } else {
-          close(CloseReason.TOPIC_INVALID);
-        }
-        return;
-      }
-      if (vh.willQos() > 2) {
-        close(CloseReason.MALFORMED_PACKET);
-        return;
-      }
-      if (!perms.canPublish(subject)) {
-        Logger.info("{} refused: may not publish its will on {}", logId(), subject);
-        refuse(Reason.V3_NOT_AUTHORIZED, Reason.NOT_AUTHORIZED);
-        return;
-      }
-      MqttProperties wp = p.willProperties();
-      long delay = version == 5 ? unsigned(intProp(wp, MqttProperties.WILL_DELAY_INTERVAL, 0)) : 0;
-      long msgExpiry = version == 5 ? unsigned(intProp(wp, MqttProperties.PUBLICATION_EXPIRY_INTERVAL, -1)) : -1;
-      byte[] body = p.willMessageInBytes() == null ? new byte[0] : p.willMessageInBytes();
-      AppMessage wm = new AppMessage(subject, body, vh.willQos(), vh.isWillRetain(),
-          version == 5 ? props(wp) : Props.NONE, 0);
-      will = new Will(wm, delay, msgExpiry);
-    }
-    int keepAlive = vh.keepAliveTimeSeconds();
-    int serverKeepAlive = -1;
-    if (version == 5 && (keepAlive == 0 || keepAlive > Defaults.MAX_KEEP_ALIVE_SECONDS)) {
-      keepAlive = Defaults.MAX_KEEP_ALIVE_SECONDS;
-      serverKeepAlive = keepAlive;
-    }
+    clientReceiveMax = r.receiveMaximum;
+    clientMaxPacket = r.maximumPacketSize;
+    expiryAtConnect = r.expiry;
+    perms = r.permissions;
     if (version == 5) {
       aliases = new String[Defaults.TOPIC_ALIAS_MAXIMUM + 1];
     }
     state = State.CONNECTING;
     channel.config().setAutoRead(false);
-    SessionManager.ConnectInfo ci = new SessionManager.ConnectInfo(id, version, cleanStart, expiry, will, perms);
-    boolean assignedId = assigned;
-    int ka = keepAlive;
-    int ska = serverKeepAlive;
+    SessionManager.ConnectInfo ci = new SessionManager.ConnectInfo(r.clientId, version, r.cleanStart, r.expiry, r.will,
+        perms);
     mgr.attach(this, ci).whenComplete((att, err) ->
-        channel.eventLoop().execute(() -> onAttached(att, err, assignedId, ka, ska)));
+        channel.eventLoop().execute(() -> onAttached(att, err, r.assignedId, r.keepAlive, r.serverKeepAlive)));
   }
 
   private void onAttached(SessionManager.Attached att, Throwable err, boolean assigned, int keepAlive,
@@ -605,7 +512,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
     String topic = pm.variableHeader().topicName();
     MqttProperties props = pm.variableHeader().properties();
     if (version == 5) {
-      Integer alias = intProp(props, MqttProperties.TOPIC_ALIAS, null);
+      Integer alias = MqttProps.intProp(props, MqttProperties.TOPIC_ALIAS, null);
       if (alias != null) {
         if (alias <= 0 || alias > Defaults.TOPIC_ALIAS_MAXIMUM) {
           Logger.info("{} sent topic alias {} (maximum {})", logId(), alias, Defaults.TOPIC_ALIAS_MAXIMUM);
@@ -646,8 +553,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
         reserved = true;
       }
     }
-    if (qos > 0 && version == 5 && session.qos2Status(pid) != Session.Qos2.ROUTED
-        && acks.size() + session.qos2Count() >= Defaults.RECEIVE_MAXIMUM) {
+    if (qos > 0 && version == 5 && session.qos2.status(pid) != io.leafgate.mqtt.session.InboundQos2.Status.ROUTED
+        && acks.size() + session.qos2.count() >= Defaults.RECEIVE_MAXIMUM) {
       Logger.info("{} exceeded the Receive Maximum of {}", logId(), Defaults.RECEIVE_MAXIMUM);
       disconnect(Reason.RECEIVE_MAXIMUM_EXCEEDED, CloseReason.RECEIVE_MAXIMUM_EXCEEDED);
       return;
@@ -656,21 +563,21 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
       Logger.debug("{} may not publish to {}", logId(), topic);
       int rc = version == 5 ? Reason.NOT_AUTHORIZED : Reason.SUCCESS;
       if (qos == 1) {
-        ready(newAck(MqttMessageType.PUBACK, pid), rc);
+        acks.ready(acks.add(MqttMessageType.PUBACK, pid), rc);
       } else if (qos == 2) {
-        ready(newAck(MqttMessageType.PUBREC, pid), rc);
+        acks.ready(acks.add(MqttMessageType.PUBREC, pid), rc);
       }
       return;
     }
-    long expiry = version == 5 ? unsigned(intProp(props, MqttProperties.PUBLICATION_EXPIRY_INTERVAL, -1)) : -1;
+    long expiry = version == 5 ? MqttProps.unsigned(MqttProps.intProp(props, MqttProperties.PUBLICATION_EXPIRY_INTERVAL, -1)) : -1;
     long deadline = expiry >= 0 ? System.currentTimeMillis() + expiry * 1000 : 0;
     byte[] payload = ByteBufUtil.getBytes(pm.payload());
     AppMessage app = new AppMessage(subject, payload, qos, pm.fixedHeader().isRetain(),
-        version == 5 ? props(props) : Props.NONE, deadline);
+        version == 5 ? MqttProps.toProps(props) : Props.NONE, deadline);
     switch (qos) {
       case 0 -> mgr.route(app, session, null, false, batch);
       case 1 -> {
-        Ack a = newAck(MqttMessageType.PUBACK, pid);
+        AckQueue.Ack a = acks.add(MqttMessageType.PUBACK, pid);
         settle(a, mgr.route(app, session, null, true, batch), null);
       }
       default -> publishQos2(app, pid);
@@ -694,21 +601,21 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
 
   /** QoS 2, delivered on PUBLISH; the packet id is held until PUBREL. */
   private void publishQos2(AppMessage app, int pid) {
-    Session.Qos2 st = session.qos2Status(pid);
-    Ack a = newAck(MqttMessageType.PUBREC, pid);
-    if (st == Session.Qos2.ROUTED) {
-      ready(a, Reason.SUCCESS); // a repeated PUBLISH: acknowledged again, not routed again
+    io.leafgate.mqtt.session.InboundQos2.Status st = session.qos2.status(pid);
+    AckQueue.Ack a = acks.add(MqttMessageType.PUBREC, pid);
+    if (st == io.leafgate.mqtt.session.InboundQos2.Status.ROUTED) {
+      acks.ready(a, Reason.SUCCESS); // a repeated PUBLISH: acknowledged again, not routed again
       return;
     }
     if (!session.isPersistent()) {
-      session.qos2MarkRouted(pid);
+      session.qos2.markRouted(pid);
       settle(a, mgr.route(app, session, null, true, batch), pid);
       return;
     }
     // Persistent: the packet id is stored before routing; after a restart a repeated PUBLISH is
     // routed again with the same message id, which streams and stored queues drop as duplicates.
-    session.qos2MarkRouted(pid);
-    long known = st == Session.Qos2.STORED ? session.qos2HoldId(pid) : 0;
+    session.qos2.markRouted(pid);
+    long known = st == io.leafgate.mqtt.session.InboundQos2.Status.STORED ? session.qos2.holdId(pid) : 0;
     CompletableFuture<Long> hold = known > 0 ? CompletableFuture.completedFuture(known)
         : server.store().holdQos2(session.storeKey(), pid, app);
     Session s = session;
@@ -718,11 +625,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
       }
       if (err != null) {
         Logger.debug("{} QoS 2 packet id {} could not be stored: {}", logId(), pid, err.getMessage());
-        session.qos2Release(pid);
-        ready(a, Reason.UNSPECIFIED);
+        session.qos2.release(pid);
+        acks.ready(a, Reason.UNSPECIFIED);
         return;
       }
-      session.qos2Held(pid, app, holdId);
+      session.qos2.held(pid, app, holdId);
       FlushBatch b = new FlushBatch();
       SessionManager.Routed r = mgr.route(app, session, "mqtt-q2-" + session.storeKey() + "-" + holdId, true, b);
       b.flushAll();
@@ -731,17 +638,17 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
   }
 
   private void processPubRel(int pid) {
-    boolean had = session.qos2Release(pid);
-    Ack a = newAck(MqttMessageType.PUBCOMP, pid);
+    boolean had = session.qos2.release(pid);
+    AckQueue.Ack a = acks.add(MqttMessageType.PUBCOMP, pid);
     if (had && session.isPersistent()) {
       Session s = session;
       server.store().releaseQos2(session.storeKey(), pid).whenComplete((v, e) -> channel.eventLoop().execute(() -> {
         if (s == session) {
-          ready(a, Reason.SUCCESS);
+          acks.ready(a, Reason.SUCCESS);
         }
       }));
     } else {
-      ready(a, Reason.SUCCESS);
+      acks.ready(a, Reason.SUCCESS);
     }
   }
 
@@ -749,7 +656,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
    * Sets {@code a}'s reason once the routed message's commits are done. For QoS 2
    * ({@code qos2Pid} not null) an error ends the exchange (the packet id is released).
    */
-  private void settle(Ack a, SessionManager.Routed r, Integer qos2Pid) {
+  private void settle(AckQueue.Ack a, SessionManager.Routed r, Integer qos2Pid) {
     int base = r.delivered() == 0 ? Reason.NO_MATCHING_SUBSCRIBERS : Reason.SUCCESS;
     List<CompletableFuture<?>> waits = r.waits();
     CompletableFuture<Integer> stream = r.streamAck();
@@ -777,7 +684,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
         }));
   }
 
-  private void finishSettle(Ack a, int base, SessionManager.Routed r, Integer qos2Pid) {
+  private void finishSettle(AckQueue.Ack a, int base, SessionManager.Routed r, Integer qos2Pid) {
     int rc = base;
     CompletableFuture<Integer> stream = r.streamAck();
     if (stream != null) {
@@ -792,58 +699,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
     if (rc >= 0x80) {
       server.stats().storeErrors.increment();
       if (qos2Pid != null) {
-        session.qos2Release(qos2Pid);
+        session.qos2.release(qos2Pid);
         if (session.isPersistent()) {
           server.store().releaseQos2(session.storeKey(), qos2Pid);
         }
       }
     }
-    ready(a, rc);
-  }
-
-  private Ack newAck(MqttMessageType type, int pid) {
-    Ack a = new Ack(type, pid);
-    acks.add(a);
-    if (version != 5 && acks.size() >= Defaults.RECEIVE_MAXIMUM && !readsPaused) {
-      readsPaused = true; // v3 has no Receive Maximum: stop reading until acknowledgements catch up
-      channel.config().setAutoRead(false);
-    }
-    return a;
-  }
-
-  /** Sets an acknowledgement's reason and sends every acknowledgement that is now first in line. */
-  private void ready(Ack a, int reason) {
-    a.reason = reason;
-    boolean wrote = false;
-    while (!acks.isEmpty() && acks.peekFirst().reason >= 0) {
-      Ack head = acks.pollFirst();
-      if (version != 5 && head.reason >= 0x80) {
-        // v3 cannot refuse a publish: close without acknowledging, so the client sends it again.
-        Logger.info("{} a QoS {} publish could not be stored; closing without acknowledging it", logId(),
-            head.type == MqttMessageType.PUBACK ? 1 : 2);
-        close(CloseReason.STORE_FAILURE);
-        acks.clear();
-        return;
-      }
-      writeAck(head);
-      wrote = true;
-    }
-    if (wrote && !reading) {
-      channel.flush();
-    }
-    if (readsPaused && acks.size() < Defaults.RECEIVE_MAXIMUM / 2 && closeReason == null) {
-      readsPaused = false;
-      channel.config().setAutoRead(true);
-    }
-  }
-
-  private void writeAck(Ack a) {
-    MqttFixedHeader fh = new MqttFixedHeader(a.type, false,
-        a.type == MqttMessageType.PUBREL ? MqttQoS.AT_LEAST_ONCE : MqttQoS.AT_MOST_ONCE, false, 0);
-    Object vh = version == 5 && a.reason != 0
-        ? new MqttPubReplyMessageVariableHeader(a.packetId, (byte) a.reason, MqttProperties.NO_PROPERTIES)
-        : MqttMessageIdVariableHeader.from(a.packetId);
-    channel.write(new MqttMessage(fh, vh), channel.voidPromise());
+    acks.ready(a, rc);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -854,7 +716,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
     MqttProperties props = m.idAndPropertiesVariableHeader().properties();
     int subId = 0;
     if (version == 5) {
-      Integer id = intProp(props, MqttProperties.SUBSCRIPTION_IDENTIFIER, null);
+      Integer id = MqttProps.intProp(props, MqttProperties.SUBSCRIPTION_IDENTIFIER, null);
       if (id != null) {
         if (id == 0) {
           disconnect(Reason.PROTOCOL_ERROR, CloseReason.PROTOCOL_ERROR);
@@ -938,9 +800,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
     int reason = 0;
     if (version == 5 && m.variableHeader() instanceof MqttReasonCodeAndPropertiesVariableHeader vh) {
       reason = vh.reasonCode() & 0xff;
-      Integer exp = intProp(vh.properties(), MqttProperties.SESSION_EXPIRY_INTERVAL, null);
+      Integer exp = MqttProps.intProp(vh.properties(), MqttProperties.SESSION_EXPIRY_INTERVAL, null);
       if (exp != null) {
-        long e = unsigned(exp);
+        long e = MqttProps.unsigned(exp);
         if (expiryAtConnect == 0 && e != 0) {
           Logger.info("{} set a Session Expiry Interval at DISCONNECT after connecting with 0", logId());
           disconnect(Reason.PROTOCOL_ERROR, CloseReason.PROTOCOL_ERROR);
@@ -955,46 +817,17 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
     channel.close();
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // Properties
-
-  private static Integer intProp(MqttProperties props, int id, Integer dflt) {
-    MqttProperties.MqttProperty<?> p = props.getProperty(id);
-    return p != null && p.value() instanceof Integer i ? i : dflt;
-  }
-
-  /** An MQTT Four Byte Integer as unsigned; 0xFFFFFFFF (never) becomes -1. */
-  private static long unsigned(Integer v) {
-    if (v == null) {
-      return -1;
-    }
-    long l = v & 0xFFFFFFFFL;
-    return l == 0xFFFFFFFFL ? -1 : l;
-  }
-
-  /** The v5 properties of a PUBLISH or will that travel with the message. */
-  private static Props props(MqttProperties p) {
-    if (p == null || p.isEmpty()) {
-      return Props.NONE;
-    }
-    Integer pf = intProp(p, MqttProperties.PAYLOAD_FORMAT_INDICATOR, null);
-    String ct = p.getProperty(MqttProperties.CONTENT_TYPE) instanceof MqttProperties.StringProperty s ? s.value() : null;
-    String rt = p.getProperty(MqttProperties.RESPONSE_TOPIC) instanceof MqttProperties.StringProperty s ? s.value() : null;
-    byte[] cd = p.getProperty(MqttProperties.CORRELATION_DATA) instanceof MqttProperties.BinaryProperty b ? b.value() : null;
-    List<Props.UserProperty> user = new ArrayList<>();
-    for (MqttProperties.MqttProperty<?> u : p.getProperties(MqttProperties.USER_PROPERTY)) {
-      if (u.value() instanceof MqttProperties.StringPair sp) {
-        user.add(new Props.UserProperty(sp.key, sp.value));
-      }
-    }
-    if (pf == null && ct == null && rt == null && cd == null && user.isEmpty()) {
-      return Props.NONE;
-    }
-    return new Props(pf, ct, rt, cd, List.copyOf(user));
-  }
-
   long cid() {
     return cid;
+  }
+
+  Channel channel() {
+    return channel;
+  }
+
+  /** Whether a read batch is being processed (its writes are flushed at its end). */
+  boolean inReadBatch() {
+    return reading;
   }
 
   io.netty.channel.ChannelFuture closeFuture() {

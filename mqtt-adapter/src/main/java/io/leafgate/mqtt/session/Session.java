@@ -110,8 +110,8 @@ public final class Session implements FlushBatch.Flushable {
   /** The outbound QoS 2 state and held messages of a restored session are not loaded yet. */
   boolean stateToLoad;
 
-  /** Inbound QoS 2 messages between PUBREC and PUBREL, by packet id. Owned by the loop. */
-  final HashMap<Integer, MqttStore.Held> qos2in = new HashMap<>();
+  /** Inbound QoS 2 packet ids between PUBLISH and PUBREL. Owned by the loop. */
+  public final InboundQos2 qos2 = new InboundQos2();
 
   Will will;
   private ScheduledFuture<?> willTimer;
@@ -365,8 +365,8 @@ public final class Session implements FlushBatch.Flushable {
   private boolean writePublish(Link l, Delivery d, int pid, boolean dup) {
     AppMessage m = d.msg();
     String topic = mgr.topicOf(m.subject());
-    MqttProperties props = l.protocolVersion() == 5 ? publishProperties(d) : MqttProperties.NO_PROPERTIES;
-    long size = estimateSize(topic, m, props);
+    MqttProperties props = l.protocolVersion() == 5 ? PublishFrames.properties(d) : MqttProperties.NO_PROPERTIES;
+    long size = PublishFrames.estimateSize(topic, m, props);
     if (size > l.maxPacketSize()) {
       mgr.stats.tooLarge.increment();
       Logger.debug("{} a {} byte message on {} exceeds the client's maximum packet size and is dropped",
@@ -394,52 +394,6 @@ public final class Session implements FlushBatch.Flushable {
     mgr.stats.outMsgs.increment();
     mgr.stats.outBytes.add(m.payload().length);
     return true;
-  }
-
-  private static long estimateSize(String topic, AppMessage m, MqttProperties props) {
-    long n = 5 + 2 + 2 + (long) topic.length() * 3 + m.payload().length + 4;
-    if (props != MqttProperties.NO_PROPERTIES) {
-      Props p = m.props();
-      n += 16 + (p.contentType() == null ? 0 : p.contentType().length() * 3L)
-          + (p.responseTopic() == null ? 0 : p.responseTopic().length() * 3L)
-          + (p.correlationData() == null ? 0 : p.correlationData().length);
-      for (Props.UserProperty u : p.user()) {
-        n += 5 + (u.name().length() + u.value().length()) * 3L;
-      }
-    }
-    return n;
-  }
-
-  private MqttProperties publishProperties(Delivery d) {
-    AppMessage m = d.msg();
-    Props p = m.props();
-    long expiry = m.remainingExpirySeconds(System.currentTimeMillis());
-    if (p.isEmpty() && d.subscriptionId() == 0 && expiry < 0) {
-      return MqttProperties.NO_PROPERTIES;
-    }
-    MqttProperties props = new MqttProperties();
-    if (p.payloadFormat() != null) {
-      props.add(new MqttProperties.IntegerProperty(MqttProperties.PAYLOAD_FORMAT_INDICATOR, p.payloadFormat()));
-    }
-    if (expiry >= 0) {
-      props.add(new MqttProperties.IntegerProperty(MqttProperties.PUBLICATION_EXPIRY_INTERVAL, (int) Math.min(expiry, Integer.MAX_VALUE)));
-    }
-    if (p.contentType() != null) {
-      props.add(new MqttProperties.StringProperty(MqttProperties.CONTENT_TYPE, p.contentType()));
-    }
-    if (p.responseTopic() != null) {
-      props.add(new MqttProperties.StringProperty(MqttProperties.RESPONSE_TOPIC, p.responseTopic()));
-    }
-    if (p.correlationData() != null) {
-      props.add(new MqttProperties.BinaryProperty(MqttProperties.CORRELATION_DATA, p.correlationData()));
-    }
-    if (d.subscriptionId() > 0) {
-      props.add(new MqttProperties.IntegerProperty(MqttProperties.SUBSCRIPTION_IDENTIFIER, d.subscriptionId()));
-    }
-    for (Props.UserProperty u : p.user()) {
-      props.add(new MqttProperties.UserProperty(u.name(), u.value()));
-    }
-    return props;
   }
 
   /** A delivery is finished (acknowledged, expired or dropped): its stored copy goes. */
@@ -742,7 +696,7 @@ public final class Session implements FlushBatch.Flushable {
     }
     pending.clear();
     inflight.clear();
-    qos2in.clear();
+    qos2.clear();
     mgr.onEnded(this);
   }
 
@@ -809,59 +763,6 @@ public final class Session implements FlushBatch.Flushable {
   /** The session's key in the store's subjects. */
   public String storeKey() {
     return key;
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Inbound QoS 2 packet ids (the session's loop)
-
-  /** Where an inbound QoS 2 packet id stands. */
-  public enum Qos2 {
-    /** Not in use. */
-    NEW,
-    /** Routed in this run of the gateway; a repeated PUBLISH is only acknowledged. */
-    ROUTED,
-    /** On record from before a restart: whether it was routed is not known. */
-    STORED
-  }
-
-  private final HashSet<Integer> qos2Routed = new HashSet<>();
-
-  public Qos2 qos2Status(int pid) {
-    if (qos2Routed.contains(pid)) {
-      return Qos2.ROUTED;
-    }
-    return qos2in.containsKey(pid) ? Qos2.STORED : Qos2.NEW;
-  }
-
-  /** Inbound QoS 2 packet ids awaiting PUBREL. */
-  public int qos2Count() {
-    int n = qos2Routed.size();
-    for (Integer k : qos2in.keySet()) {
-      if (!qos2Routed.contains(k)) {
-        n++;
-      }
-    }
-    return n;
-  }
-
-  public long qos2HoldId(int pid) {
-    MqttStore.Held h = qos2in.get(pid);
-    return h == null ? 0 : h.holdId();
-  }
-
-  public void qos2MarkRouted(int pid) {
-    qos2Routed.add(pid);
-  }
-
-  public void qos2Held(int pid, AppMessage m, long holdId) {
-    qos2in.put(pid, new MqttStore.Held(m, holdId));
-  }
-
-  /** Forgets a packet id (PUBREL, or a refused publish); returns whether it was in use. */
-  public boolean qos2Release(int pid) {
-    boolean a = qos2Routed.remove(pid);
-    boolean b = qos2in.remove(pid) != null;
-    return a || b;
   }
 
   /** Whether a subscription to exactly this filter exists. */

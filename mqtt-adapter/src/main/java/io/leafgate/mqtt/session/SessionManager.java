@@ -237,7 +237,7 @@ public final class SessionManager {
     store.loadOutbound(s.key).thenCombine(store.loadQos2(s.key), (out, held) -> {
       s.post(() -> {
         s.restoreOutbound(out);
-        s.qos2in.putAll(held);
+        s.qos2.restore(held);
         s.attach(link, true);
         finish(s, link, true, f);
       });
