@@ -1,6 +1,9 @@
 package io.leafgate.gateway;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import io.leafgate.hub.HubBridge;
+import io.leafgate.hub.UplinkConfig;
+import io.leafgate.leaf.config.ConfigReader;
 import io.leafgate.leaf.config.ServerOptions;
 import io.leafgate.leaf.monitor.CoreMonitor;
 import io.leafgate.leaf.monitor.MonitorServer;
@@ -13,7 +16,7 @@ import io.leafgate.mqtt.server.MqttServer;
 import io.leafgate.storage.api.JetStreamStore;
 import io.leafgate.storage.api.StoreException;
 import io.leafgate.storage.engine.JetStreamEngine;
-import io.leafgate.storage.mem.MemJetStreamStore;
+import io.leafgate.storage.sqlite.SqliteJetStreamStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,11 +40,16 @@ public final class Gateway implements AutoCloseable {
   private MqttServer mqtt;
   private JetStreamStore jsStore;
   private JetStreamEngine jetStream;
+  private final UplinkConfig uplinkConfig;
+  private HubBridge uplink;
   private Path portsFile;
+  private java.nio.channels.FileChannel storeLockChannel;
+  private java.nio.channels.FileLock storeLock;
   private volatile boolean closed;
 
-  private Gateway(ServerOptions options) {
+  private Gateway(ServerOptions options, UplinkConfig uplinkConfig) {
     this.options = options;
+    this.uplinkConfig = uplinkConfig;
     this.identity = new ServerIdentity(options.serverName);
     this.transport = Transport.create(0);
     this.nats = new NatsServer(options, identity, router, transport);
@@ -49,8 +57,18 @@ public final class Gateway implements AutoCloseable {
 
   /** Starts a gateway; on failure everything already started is stopped again. */
   public static Gateway start(ServerOptions options) throws IOException {
+    ConfigReader r = new ConfigReader();
+    UplinkConfig up = UplinkConfig.parse(options, r);
+    if (!r.errors().isEmpty()) {
+      throw new IOException("invalid uplink configuration: " + r.errors());
+    }
+    return start(options, up);
+  }
+
+  /** Starts a gateway with an uplink configured in code (tests). */
+  public static Gateway start(ServerOptions options, UplinkConfig uplinkConfig) throws IOException {
     long t0 = System.nanoTime();
-    Gateway g = new Gateway(options);
+    Gateway g = new Gateway(options, uplinkConfig);
     try {
       g.startAll();
     } catch (IOException | RuntimeException e) {
@@ -64,6 +82,7 @@ public final class Gateway implements AutoCloseable {
 
   private void startAll() throws IOException {
     Files.createDirectories(options.storeDir);
+    lockStoreDir();
     if (options.jetStream) {
       startJetStream();
     }
@@ -71,6 +90,11 @@ public final class Gateway implements AutoCloseable {
     if (options.mqttPort != 0) {
       mqtt = new MqttServer(options, router, transport, capture, jetStream != null);
       mqtt.start();
+    }
+    if (uplinkConfig != null && uplinkConfig.enabled()) {
+      uplink = new HubBridge(uplinkConfig, router, transport, jetStream, identity, options.jetStreamDomain,
+          options.maxPayload);
+      uplink.start();
     }
     if (options.httpPort != 0) {
       monitor = new MonitorServer(options.httpHost, options.httpPort, transport);
@@ -82,9 +106,31 @@ public final class Gateway implements AutoCloseable {
       if (mqtt != null) {
         mqtt.installMonitoring(core, monitor);
       }
+      installLeafz(core);
       monitor.start();
     }
     writePortsFile();
+  }
+
+  /**
+   * Takes an exclusive lock on the store dir for the life of the process: two gateways on one store
+   * would corrupt each other's stream state and uplink cursor.
+   */
+  private void lockStoreDir() throws IOException {
+    Path lockFile = options.storeDir.resolve("leafgate.lock");
+    storeLockChannel = java.nio.channels.FileChannel.open(lockFile, java.nio.file.StandardOpenOption.CREATE,
+        java.nio.file.StandardOpenOption.WRITE);
+    try {
+      storeLock = storeLockChannel.tryLock();
+    } catch (java.nio.channels.OverlappingFileLockException e) {
+      storeLock = null;
+    }
+    if (storeLock == null) {
+      storeLockChannel.close();
+      storeLockChannel = null;
+      throw new IOException("the store dir " + options.storeDir.toAbsolutePath()
+          + " is in use by another leafgate; give each gateway its own store_dir");
+    }
   }
 
   private void startJetStream() throws IOException {
@@ -100,7 +146,33 @@ public final class Gateway implements AutoCloseable {
   }
 
   private JetStreamStore openStore() throws IOException {
-    return new MemJetStreamStore();
+    SqliteJetStreamStore.Sync sync = options.jetStreamSync == ServerOptions.SyncMode.INTERVAL
+        ? SqliteJetStreamStore.Sync.INTERVAL : SqliteJetStreamStore.Sync.ALWAYS;
+    try {
+      return SqliteJetStreamStore.open(options.storeDir,
+          new SqliteJetStreamStore.Options(sync, SqliteJetStreamStore.Options.defaults().syncInterval(),
+              options.jetStreamMaxStore));
+    } catch (StoreException e) {
+      throw new IOException("the JetStream store in " + options.storeDir + " cannot be opened: " + e.getMessage(), e);
+    }
+  }
+
+  private void installLeafz(CoreMonitor core) {
+    monitor.register("/leafz", q -> {
+      if (uplink != null) {
+        return uplink.leafz("1".equals(q.get("subs")) || "true".equals(q.get("subs")));
+      }
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("server_id", identity.id());
+      m.put("now", io.leafgate.leaf.monitor.GoFormat.time(System.currentTimeMillis()));
+      m.put("leafnodes", 0);
+      m.put("leafs", List.of());
+      return m;
+    });
+    if (uplink != null) {
+      core.setLeafnodeCount(() -> uplink.leafz(false).get("leafnodes") instanceof Integer i ? i : 0);
+      monitor.addMetrics(uplink::metrics);
+    }
   }
 
   /** Writes {@code leafgate_<pid>.ports} in the store dir, as nats-server writes its ports file. */
@@ -114,7 +186,10 @@ public final class Gateway implements AutoCloseable {
       ports.put("monitoring", List.of("http://" + options.httpHost + ":" + monitor.boundPort()));
     }
     portsFile = options.storeDir.resolve("leafgate_" + ProcessHandle.current().pid() + ".ports");
-    Files.writeString(portsFile, JSON.std.asString(ports));
+    // Written whole or not at all: whoever polls for it never reads half a file.
+    Path tmp = options.storeDir.resolve(portsFile.getFileName() + ".tmp");
+    Files.writeString(tmp, JSON.std.asString(ports));
+    Files.move(tmp, portsFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
   }
 
   public int natsPort() {
@@ -143,6 +218,11 @@ public final class Gateway implements AutoCloseable {
     return capture;
   }
 
+  /** The uplink, or null when none is configured. */
+  public HubBridge uplink() {
+    return uplink;
+  }
+
   /** The local JetStream, or null when it is disabled. */
   public JetStreamEngine jetStream() {
     return jetStream;
@@ -165,6 +245,9 @@ public final class Gateway implements AutoCloseable {
     if (mqtt != null) {
       mqtt.close();
     }
+    if (uplink != null) {
+      uplink.close();
+    }
     nats.close();
     if (jetStream != null) {
       jetStream.close();
@@ -173,6 +256,13 @@ public final class Gateway implements AutoCloseable {
       jsStore.close();
     }
     transport.shutdown();
+    if (storeLockChannel != null) {
+      try {
+        storeLockChannel.close(); // releases the lock
+      } catch (IOException e) {
+        Logger.debug("Closing the store lock: {}", e.getMessage());
+      }
+    }
     if (portsFile != null) {
       try {
         Files.deleteIfExists(portsFile);

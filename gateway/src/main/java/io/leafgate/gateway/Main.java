@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 /** The {@code leafgate} command line. */
 @Command(name = "leafgate", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Edge leaf-node gateway: a small NATS broker with local JetStream, MQTT and a store-and-forward uplink.",
-    subcommands = {Main.Run.class, Main.Check.class})
+    subcommands = {Main.Run.class, Main.Check.class, Main.StatusCmd.class})
 public final class Main implements Callable<Integer> {
   /** Exit code for a configuration error (EX_CONFIG from sysexits.h). */
   public static final int EXIT_CONFIG = 78;
@@ -64,9 +64,10 @@ public final class Main implements Callable<Integer> {
     @Option(names = {"-sd", "--store_dir"}, paramLabel = "DIR", description = "Store directory (default ./data).")
     Path storeDir;
 
-    /** Loads the file (if any) and applies the flags on top. */
+    /** Loads the file (if any, else /etc/leafgate/leafgate.conf is not assumed) and applies the flags on top. */
     ServerOptions load() throws ConfigException {
-      ServerOptions o = config == null ? new ServerOptions() : ConfigLoader.load(config);
+      ServerOptions o = config == null ? new ServerOptions()
+          : ConfigLoader.load(config, System::getenv, java.util.List.of(io.leafgate.hub.UplinkConfig::check));
       if (host != null) {
         o.host = host;
         o.httpHost = host;
@@ -129,6 +130,27 @@ public final class Main implements Callable<Integer> {
       g.close();
       Logger.info("leafgate stopped");
       return 0;
+    }
+  }
+
+  /** {@code leafgate status}: a person's view of a running gateway. */
+  @Command(name = "status", mixinStandardHelpOptions = true,
+      description = "Show whether the gateway is up, whether the site is islanded, and the replay backlog. "
+          + "Exit 0 connected (or no uplink), 3 islanded, 1 unreachable.")
+  static final class StatusCmd extends ConfigOptions implements Callable<Integer> {
+    @Option(names = {"--url"}, paramLabel = "URL", description = "Monitoring URL, e.g. http://127.0.0.1:8222.")
+    String url;
+
+    @Override
+    public Integer call() {
+      ServerOptions o;
+      try {
+        o = load();
+      } catch (ConfigException e) {
+        e.errors().forEach(err -> System.err.println(err));
+        return EXIT_CONFIG;
+      }
+      return Status.print(o, url, System.out);
     }
   }
 

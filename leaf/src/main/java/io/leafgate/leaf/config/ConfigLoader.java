@@ -62,12 +62,31 @@ public final class ConfigLoader {
    */
   public static ServerOptions load(Path file, Function<String, String> env)
       throws ConfigException {
+    return load(file, env, List.of());
+  }
+
+  /**
+   * Checks a block that another module owns (kept in {@link ServerOptions#extraBlocks}), adding its
+   * problems to the same list so that one run reports every error in the file.
+   */
+  @FunctionalInterface
+  public interface Extension {
+    void check(ServerOptions options, ConfigReader reader);
+  }
+
+  /** Like {@link #load(Path, Function)}, also running the modules' {@code extensions}. */
+  public static ServerOptions load(Path file, Function<String, String> env, List<Extension> extensions)
+      throws ConfigException {
     ConfigParser.Result parsed = new ConfigParser(env).parse(file);
     List<ConfigError> errors = new ArrayList<>(parsed.errors());
     ServerOptions options = new ServerOptions();
     options.configFile = file;
     // Whatever parsed is still checked, so one run reports syntax and value problems together.
     apply(parsed.root(), options, errors);
+    ConfigReader reader = new ConfigReader(errors);
+    for (Extension e : extensions) {
+      e.check(options, reader);
+    }
     if (!errors.isEmpty()) {
       throw new ConfigException(inFileOrder(errors));
     }

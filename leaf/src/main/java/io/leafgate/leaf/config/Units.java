@@ -74,6 +74,8 @@ public final class Units {
       case "s" -> 1_000_000_000L;
       case "m" -> 60_000_000_000L;
       case "h" -> 3_600_000_000_000L;
+      case "d" -> 86_400_000_000_000L; // leafgate's addition: buffer ages are often days
+
       default -> 0L;
     };
   }

@@ -85,7 +85,9 @@ public sealed interface ClientOp {
       UNKNOWN_OPERATION,
       MAX_CONTROL_LINE,
       MAX_PAYLOAD,
-      BAD_ARGUMENTS
+      BAD_ARGUMENTS,
+      /** Something other than CONNECT came first from a client that must authenticate. */
+      AUTHORIZATION_VIOLATION
     }
   }
 

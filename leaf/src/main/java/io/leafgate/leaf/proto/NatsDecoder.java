@@ -19,8 +19,10 @@ import java.util.List;
  */
 public final class NatsDecoder extends ByteToMessageDecoder {
   private enum State {
-    /** Waiting for an operation name and its control line. */
+    /** Waiting for an operation name. */
     OP,
+    /** Name read; skipping the blanks before the argument, then waiting for the end of its line. */
+    ARG,
     /** An operation that ignores the rest of its line (PING, PONG, +OK): skipping to LF. */
     SKIP_LINE,
     /** Waiting for a PUB/HPUB payload and its trailing CRLF. */
@@ -54,9 +56,12 @@ public final class NatsDecoder extends ByteToMessageDecoder {
   private final int maxControlLine;
   private final int maxPayload;
   private volatile boolean headersEnabled;
+  private volatile boolean connectRequired;
 
   private State state = State.OP;
   private int skipOp;
+  /** The operation whose argument is being read in state ARG. */
+  private int argOp;
   private final int[] argStart = new int[MAX_ARGS + 1];
   private final int[] argEnd = new int[MAX_ARGS + 1];
 
@@ -76,11 +81,24 @@ public final class NatsDecoder extends ByteToMessageDecoder {
     this.headersEnabled = enabled;
   }
 
+  /**
+   * While set, an operation that does not start with C (for CONNECT) is refused with {@link
+   * Kind#AUTHORIZATION_VIOLATION} at its first byte, as nats-server does while a client that must
+   * authenticate has not sent CONNECT yet. Set by the handler, which runs each decoded op before
+   * the next one is decoded.
+   */
+  public void setConnectRequired(boolean required) {
+    this.connectRequired = required;
+  }
+
   @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
     switch (state) {
       case OP:
         decodeOp(in, out);
+        break;
+      case ARG:
+        decodeArg(in, out);
         break;
       case SKIP_LINE:
         skipLine(in, out);
@@ -97,6 +115,10 @@ public final class NatsDecoder extends ByteToMessageDecoder {
   private void decodeOp(ByteBuf in, List<Object> out) {
     int r = in.readerIndex();
     int w = in.writerIndex();
+    if (connectRequired && r < w && upper(in.getByte(r)) != 'C') {
+      fail(in, out, Kind.AUTHORIZATION_VIOLATION, "Authorization Violation", "first operation is not CONNECT");
+      return;
+    }
     // Identify the operation name, case-insensitively, as far as the bytes go.
     int candidates = (1 << OPS.length) - 1;
     int op = -1;
@@ -138,51 +160,71 @@ public final class NatsDecoder extends ByteToMessageDecoder {
       return;
     }
     byte sep = in.getByte(nameEnd);
-    if (sep != ' ' && sep != '\t') {
+    // nats-server wants a separator after PUB, HPUB, SUB, UNSUB and -ERR, but not after CONNECT
+    // and INFO: there the argument starts at the first byte that is not a blank, so "CONNECT{}"
+    // is valid and "CONNECT\r\n" or "CONNECTX {}" hand a bad JSON body to the handler.
+    if (sep != ' ' && sep != '\t' && op != CONNECT && op != INFO) {
       fail(in, out, Kind.UNKNOWN_OPERATION, UNKNOWN_OP_TEXT, "no space after the operation name");
       return;
     }
-    // Find the end of the control line without scanning past the allowed length.
-    int limit = Math.min(w, nameEnd + 1 + maxControlLine + 2);
-    int lf = in.indexOf(nameEnd, limit, (byte) '\n');
+    argOp = op;
+    state = State.ARG;
+    in.readerIndex(nameEnd);
+    decodeArg(in, out);
+  }
+
+  /**
+   * Reads an operation's argument up to the end of its line. Blanks before it are dropped as they
+   * arrive and do not count; the argument itself (without CRLF) may not be longer than
+   * {@code max_control_line}, which is checked before the line is complete, as nats-server does.
+   */
+  private void decodeArg(ByteBuf in, List<Object> out) {
+    int r = in.readerIndex();
+    int w = in.writerIndex();
+    while (r < w && isSpace(in.getByte(r))) {
+      r++;
+    }
+    in.readerIndex(r);
+    if (r == w) {
+      return;
+    }
+    int lf = in.indexOf(r, Math.min(w, r + maxControlLine + 2), (byte) '\n');
     if (lf < 0) {
-      if (w - nameEnd > maxControlLine + 2) {
-        failControlLine(in, out, w - nameEnd);
+      int have = w - r - (in.getByte(w - 1) == '\r' ? 1 : 0);
+      if (have > maxControlLine) {
+        failControlLine(in, out, have);
       }
       return;
     }
-    int lineEnd = lf > nameEnd && in.getByte(lf - 1) == '\r' ? lf - 1 : lf;
-    int argFrom = nameEnd;
-    while (argFrom < lineEnd && isSpace(in.getByte(argFrom))) {
-      argFrom++;
-    }
-    if (lineEnd - argFrom > maxControlLine) {
-      failControlLine(in, out, lineEnd - argFrom);
+    int lineEnd = lf > r && in.getByte(lf - 1) == '\r' ? lf - 1 : lf;
+    if (lineEnd - r > maxControlLine) {
+      failControlLine(in, out, lineEnd - r);
       return;
     }
+    state = State.OP;
     in.readerIndex(lf + 1);
-    switch (op) {
+    switch (argOp) {
       case PUB:
       case HPUB:
-        parsePub(in, argFrom, lineEnd, op == HPUB, out);
+        parsePub(in, r, lineEnd, argOp == HPUB, out);
         break;
       case SUB:
-        parseSub(in, argFrom, lineEnd, out);
+        parseSub(in, r, lineEnd, out);
         break;
       case UNSUB:
-        parseUnsub(in, argFrom, lineEnd, out);
+        parseUnsub(in, r, lineEnd, out);
         break;
       case CONNECT:
-        out.add(new ClientOp.Connect(in.toString(argFrom, lineEnd - argFrom, StandardCharsets.UTF_8)));
+        out.add(new ClientOp.Connect(in.toString(r, lineEnd - r, StandardCharsets.UTF_8)));
         break;
       case INFO:
-        out.add(new ClientOp.Info(in.toString(argFrom, lineEnd - argFrom, StandardCharsets.UTF_8)));
+        out.add(new ClientOp.Info(in.toString(r, lineEnd - r, StandardCharsets.UTF_8)));
         break;
       case MINUS_ERR:
-        out.add(new ClientOp.Err(in.toString(argFrom, lineEnd - argFrom, StandardCharsets.UTF_8)));
+        out.add(new ClientOp.Err(in.toString(r, lineEnd - r, StandardCharsets.UTF_8)));
         break;
       default:
-        throw new IllegalStateException("op " + op);
+        throw new IllegalStateException("op " + argOp);
     }
   }
 

@@ -1,5 +1,7 @@
 package io.leafgate.leaf.route;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -69,23 +71,76 @@ public final class Router {
    * @return the number of deliveries
    */
   public int publish(SublistResult result, Msg msg, Subscriber noEcho, Origin origin, FlushBatch batch) {
+    return route(result, msg, noEcho, origin, null, batch);
+  }
+
+  /** Publishes without a cached match. */
+  public int publish(Msg msg, Subscriber noEcho, Origin origin, FlushBatch batch) {
+    return route(sublist.match(msg.subject()), msg, noEcho, origin, null, batch);
+  }
+
+  /**
+   * Routes a message that came from the hub: to every local plain subscriber, and to one local
+   * member of each queue group named in {@code queues} only (a hub message without a queue list
+   * must not reach local queue members).
+   */
+  public int publishFromHub(Msg msg, List<String> queues, FlushBatch batch) {
+    return route(sublist.match(msg.subject()), msg, null, Origin.HUB, queues, batch);
+  }
+
+  /**
+   * Like {@link #publishFromHub(Msg, List, FlushBatch)}, matched on {@code routeSubject} while the
+   * frames carry {@code msg.subject()} (a hub JetStream delivery to a deliver subject).
+   */
+  public int publishFromHub(String routeSubject, Msg msg, List<String> queues, FlushBatch batch) {
+    return route(sublist.match(routeSubject), msg, null, Origin.HUB, queues, batch);
+  }
+
+  private int route(SublistResult result, Msg msg, Subscriber noEcho, Origin origin, List<String> queueFilter,
+      FlushBatch batch) {
     inMsgs.increment();
     inBytes.add(msg.size());
     int delivered = 0;
-    Subscription[] psubs = result.psubs;
-    for (Subscription sub : psubs) {
-      if (sub.subscriber == noEcho || (origin == Origin.HUB && sub.subscriber.origin() == Origin.HUB)) {
+    GroupedSubscriber grouped = null;
+    boolean groupedPlain = false;
+    List<String> groupedQueues = null;
+    boolean fromHub = origin == Origin.HUB;
+    for (Subscription sub : result.psubs) {
+      Subscriber s = sub.subscriber;
+      if (s == noEcho || (fromHub && s.origin() == Origin.HUB)) {
+        continue;
+      }
+      if (s instanceof GroupedSubscriber g) {
+        grouped = g;
+        groupedPlain = true;
         continue;
       }
       if (deliver(sub, msg, batch)) {
         delivered++;
       }
     }
-    Subscription[][] qsubs = result.qsubs;
-    for (Subscription[] group : qsubs) {
-      if (deliverToOne(group, msg, noEcho, origin, batch)) {
-        delivered++;
+    for (Subscription[] group : result.qsubs) {
+      if (queueFilter != null && !queueFilter.contains(group[0].queue)) {
+        continue;
       }
+      Subscription remote = pickAndDeliver(group, msg, noEcho, fromHub, batch);
+      if (remote == DELIVERED) {
+        delivered++;
+      } else if (remote != null) {
+        if (remote.subscriber instanceof GroupedSubscriber g) {
+          grouped = g;
+          if (groupedQueues == null) {
+            groupedQueues = new ArrayList<>(2);
+          }
+          groupedQueues.add(remote.queue);
+        } else if (deliver(remote, msg, batch)) {
+          delivered++;
+        }
+      }
+    }
+    if (grouped != null) {
+      grouped.deliverGrouped(msg, groupedPlain, groupedQueues == null ? List.of() : groupedQueues, batch);
+      delivered++;
     }
     if (delivered > 0) {
       outMsgs.add(delivered);
@@ -94,10 +149,8 @@ public final class Router {
     return delivered;
   }
 
-  /** Publishes without a cached match. */
-  public int publish(Msg msg, Subscriber noEcho, Origin origin, FlushBatch batch) {
-    return publish(sublist.match(msg.subject()), msg, noEcho, origin, batch);
-  }
+  /** Marker returned by {@link #pickAndDeliver} when a local member took the message. */
+  private static final Subscription DELIVERED = new Subscription((a, b, c) -> {}, "_", null, "_");
 
   private boolean deliver(Subscription sub, Msg msg, FlushBatch batch) {
     switch (sub.claim()) {
@@ -116,10 +169,11 @@ public final class Router {
   }
 
   /**
-   * Picks a random member of the group, preferring local members over the hub link, and skipping
-   * the publisher when it asked for no echo.
+   * Delivers to a random local member of the group, skipping the publisher when it asked for no
+   * echo. Returns {@link #DELIVERED}, or the hub member to use when no local member could take it
+   * (local members first, as nats-server does), or null.
    */
-  private boolean deliverToOne(Subscription[] group, Msg msg, Subscriber noEcho, Origin origin, FlushBatch batch) {
+  private Subscription pickAndDeliver(Subscription[] group, Msg msg, Subscriber noEcho, boolean fromHub, FlushBatch batch) {
     int n = group.length;
     int start = n == 1 ? 0 : ThreadLocalRandom.current().nextInt(n);
     Subscription remote = null;
@@ -129,16 +183,16 @@ public final class Router {
         continue;
       }
       if (sub.subscriber.origin() == Origin.HUB) {
-        if (origin != Origin.HUB && remote == null) {
+        if (!fromHub && remote == null) {
           remote = sub;
         }
         continue;
       }
       if (deliver(sub, msg, batch)) {
-        return true;
+        return DELIVERED;
       }
     }
-    return remote != null && deliver(remote, msg, batch);
+    return remote;
   }
 
   public long inMsgs() {

@@ -29,6 +29,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.tinylog.Logger;
 
@@ -40,11 +41,20 @@ import org.tinylog.Logger;
  * append to {@link #pending} under the connection's monitor; the producer flushes each touched
  * connection once at the end of its read batch, and the flush itself runs on this channel's loop.
  * Protocol replies (PONG, +OK, -ERR) go through the same buffer so that order is kept.
+ *
+ * <p>Flow control (nats-server's stall gate): when a delivery takes a subscriber's backlog past half
+ * of {@code max_pending}, the publishing connection stops reading until that subscriber's socket
+ * has drained or {@link #stallMillis} has passed. A subscriber that reads, only slower than a
+ * burst, is then not cut off; one that stops reading still reaches {@code max_pending} or the
+ * write deadline and is.
  */
 public final class ClientConnection extends ChannelInboundHandlerAdapter
-    implements Subscriber, FlushBatch.Flushable {
+    implements Subscriber, FlushBatch.Flushable, FlushBatch.Backlogged {
   private static final int L1_CACHE_MAX = 256;
   private static final long FIRST_PING_MAX_MILLIS = 2000;
+  /** Shortest and longest pause of a producer for a backlogged subscriber (nats-server's). */
+  private static final long STALL_MIN_MILLIS = 100;
+  private static final long STALL_MAX_MILLIS = 1000;
 
   private final NatsServer server;
   private final Router router;
@@ -72,6 +82,12 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
   private long pingSentNanos;
   private long rttNanos;
   private long writtenAtDeadlineCheck = -1;
+  /** As a producer: reading is paused until a backlogged subscriber drains or the stall times out. */
+  private boolean readPaused;
+  private long stallGen;
+  private ScheduledFuture<?> stallTimer;
+  /** As a subscriber: producers paused until this connection's backlog drains. */
+  private final List<Runnable> drainWaiters = new ArrayList<>();
 
   /** Subscriptions by sid; read by monitoring threads. */
   private final ConcurrentHashMap<String, Subscription> subs = new ConcurrentHashMap<>();
@@ -111,13 +127,14 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
-    queueProto(server.infoFor(this).getBytes(StandardCharsets.UTF_8));
+    queueProto(server.infoFor(this, channel.localAddress() instanceof InetSocketAddress la ? la.getPort() : 0).getBytes(StandardCharsets.UTF_8));
     if (!server.register(this)) {
       sendErrAndClose("maximum connections exceeded", CloseReason.MAX_CONNECTIONS_EXCEEDED);
       return;
     }
     Logger.debug("cid={} client connection from {}:{} created", cid, remoteIp, remotePort);
     if (server.authenticator().required()) {
+      decoder.setConnectRequired(true);
       long t = Math.max(1, server.options().authTimeout.toMillis());
       authTimer = channel.eventLoop().schedule(this::onAuthTimeout, t, TimeUnit.MILLISECONDS);
     }
@@ -141,6 +158,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     cancel(authTimer);
     cancel(pingTimer);
     cancel(deadlineTimer);
+    cancel(stallTimer);
+    releaseDrainWaiters();
     if (!subs.isEmpty()) {
       List<Subscription> all = new ArrayList<>(subs.values());
       subs.clear();
@@ -171,36 +190,51 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
   }
 
-  /** Closes the connection with a reason; callable from any thread. */
+  /**
+   * Closes the connection with a reason, after writing what is already queued for it (replies to
+   * earlier ops, as nats-server flushes before closing); callable from any thread.
+   */
   public void close(CloseReason reason) {
-    if (!channel.eventLoop().inEventLoop()) {
-      channel.eventLoop().execute(() -> close(reason));
-      return;
-    }
-    synchronized (this) {
-      if (closeReason != null) {
-        return;
-      }
-      closeReason = reason;
-    }
-    channel.close();
+    closeAfter(null, reason);
   }
 
-  /** Sends {@code -ERR} and then closes, once the error has been written. On the event loop. */
+  /** Sends {@code -ERR} after what is queued and then closes, once it has been written. */
   private void sendErrAndClose(String text, CloseReason reason) {
+    closeAfter(Wire.err(text), reason);
+  }
+
+  /**
+   * The one way a connection is closed by the server: records the reason (the first one wins),
+   * stops reading, writes what is queued plus {@code lastWords} (may be null), then closes. A peer
+   * that does not take those bytes within the write deadline is closed anyway.
+   */
+  private void closeAfter(byte[] lastWords, CloseReason reason) {
+    if (!channel.eventLoop().inEventLoop()) {
+      channel.eventLoop().execute(() -> closeAfter(lastWords, reason));
+      return;
+    }
     ByteBuf out;
     synchronized (this) {
       if (closeReason != null) {
         return;
       }
       closeReason = reason;
-      appendLocked(Wire.err(text));
+      if (lastWords != null) {
+        appendLocked(lastWords);
+      }
       out = pending;
       pending = null;
       closed = true;
     }
     channel.config().setAutoRead(false);
+    if (out == null) {
+      channel.close();
+      return;
+    }
     channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+    channel.eventLoop().schedule(() -> {
+      channel.close();
+    }, server.options().writeDeadline.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -209,17 +243,35 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     lastActivityMillis = System.currentTimeMillis();
-    if (msg instanceof ClientOp.Pub p) {
+    ClientOp op = (ClientOp) msg;
+    if (closeReason != null) {
+      // Closing: like nats-server, which stops parsing at the error, nothing more is processed.
+      if (op instanceof ClientOp.Pub p) {
+        p.release();
+      }
+      return;
+    }
+    // The decoder refuses anything but CONNECT first when authentication is required; this guards
+    // the same rule for whatever gets past it.
+    if (!connectReceived && server.authenticator().required()
+        && !(op instanceof ClientOp.Connect) && !(op instanceof ClientOp.ProtocolError)) {
+      if (op instanceof ClientOp.Pub p) {
+        p.release();
+      }
+      authViolation();
+      return;
+    }
+    if (op instanceof ClientOp.Pub p) {
       try {
         processPub(p);
       } finally {
         p.release();
       }
-      return;
-    }
-    ClientOp op = (ClientOp) msg;
-    if (!connectReceived && server.authenticator().required() && !(op instanceof ClientOp.Connect)) {
-      authViolation();
+      if (!readPaused && batch.stallRequested()) {
+        // Stop reading now, so that the rest of this read loop does not pile more on the subscriber.
+        readPaused = true;
+        channel.config().setAutoRead(false);
+      }
       return;
     }
     if (op instanceof ClientOp.Sub s) {
@@ -237,13 +289,40 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     } else if (op instanceof ClientOp.Err e) {
       Logger.info("cid={} client sent an error: {}", cid, e.text());
       close(CloseReason.PARSE_ERROR);
+    } else if (op instanceof ClientOp.Info i) {
+      processInfo(i);
     }
-    // INFO and +OK from a client are accepted and ignored.
+    // +OK from a client is accepted and ignored.
   }
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
     batch.flushAll();
+    FlushBatch.Backlogged b = batch.takeStall();
+    if (b != null && readPaused && stallTimer == null) {
+      long gen = ++stallGen;
+      stallTimer = channel.eventLoop().schedule(() -> resumeReading(gen), b.stallMillis(), TimeUnit.MILLISECONDS);
+      b.whenDrained(() -> {
+        try {
+          channel.eventLoop().execute(() -> resumeReading(gen));
+        } catch (RejectedExecutionException e) {
+          // The loop is shutting down, and this connection with it.
+        }
+      });
+    }
+  }
+
+  /** Ends the producer pause {@code gen}, if it is still the current one. On the event loop. */
+  private void resumeReading(long gen) {
+    if (gen != stallGen || !readPaused) {
+      return;
+    }
+    readPaused = false;
+    cancel(stallTimer);
+    stallTimer = null;
+    if (closeReason == null) {
+      channel.config().setAutoRead(true);
+    }
   }
 
   private void processConnect(ClientOp.Connect c) {
@@ -262,12 +341,14 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     connectReceived = true;
     decoder.setHeadersEnabled(opts.headers);
     Permissions p = server.authenticator().authenticate(opts.user, opts.pass, opts.authToken);
-    if (p == null) {
+    // nats-server no longer lets a client pick its account in CONNECT: either field is refused.
+    if (p == null || !opts.account.isEmpty() || opts.newAccount) {
       authViolation();
       return;
     }
     perms = p;
     authorizedUser = opts.user;
+    decoder.setConnectRequired(false);
     if (opts.protocol < 0 || opts.protocol > 1) {
       sendErrAndClose("invalid client protocol", CloseReason.BAD_CLIENT_PROTOCOL_VERSION);
       return;
@@ -278,6 +359,20 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
     if (opts.verbose) {
       queueProto(Wire.OK);
+    }
+  }
+
+  /**
+   * nats-server decodes a client's INFO into its Info struct and closes the connection, without
+   * -ERR, when that fails; otherwise a client's INFO is ignored. leafgate checks the JSON syntax and
+   * that the body is an object or null, not the type of each Info field.
+   */
+  private void processInfo(ClientOp.Info info) {
+    try {
+      ConnectOptions.requireObjectOrNull(info.json());
+    } catch (IOException e) {
+      Logger.info("cid={} INFO from the client is not a JSON object: {}", cid, e.getMessage());
+      close(CloseReason.PROTOCOL_VIOLATION);
     }
   }
 
@@ -294,33 +389,19 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
   }
 
   private void processProtocolError(ClientOp.ProtocolError e) {
+    if (e.kind() == ClientOp.ProtocolError.Kind.AUTHORIZATION_VIOLATION) {
+      authViolation();
+      return;
+    }
     CloseReason reason = switch (e.kind()) {
       case MAX_PAYLOAD -> CloseReason.MAX_PAYLOAD_EXCEEDED;
       case MAX_CONTROL_LINE -> CloseReason.MAX_CONTROL_LINE_EXCEEDED;
       case UNKNOWN_OPERATION -> CloseReason.PARSE_ERROR;
       case BAD_ARGUMENTS -> CloseReason.PROTOCOL_VIOLATION;
+      case AUTHORIZATION_VIOLATION -> CloseReason.AUTHENTICATION_VIOLATION;
     };
     Logger.info("cid={} client protocol error: {}", cid, e.detail());
-    if (e.clientText() != null) {
-      sendErrAndClose(e.clientText(), reason);
-    } else {
-      // Flush what is queued (replies to earlier ops), then close.
-      ByteBuf out;
-      synchronized (this) {
-        if (closeReason != null) {
-          return;
-        }
-        closeReason = reason;
-        out = pending;
-        pending = null;
-        closed = true;
-      }
-      if (out != null) {
-        channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
-      } else {
-        channel.close();
-      }
-    }
+    closeAfter(e.clientText() == null ? null : Wire.err(e.clientText()), reason);
   }
 
   private void processPub(ClientOp.Pub p) {
@@ -331,20 +412,75 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     if (opts.pedantic && !Subjects.isValidLiteral(subject)) {
       queueProto(Wire.err("Invalid Publish Subject"));
     }
-    if (perms != Permissions.ALL && !canPublish(subject)) {
-      queueProto(Wire.err("Permissions Violation for Publish to \"" + subject + "\""));
+    // Subjects under _GR_. are nats-server's gateway-routed replies; a client may not publish there.
+    if (hasPrefix(subject, GATEWAY_REPLY_PREFIX) || (perms != Permissions.ALL && !canPublish(subject))) {
+      queueProto(Wire.err("Permissions Violation for Publish to " + goQuote(subject)));
+      return;
+    }
+    String reply = p.reply();
+    if (reply != null && isReservedReply(reply)) {
+      queueProto(Wire.err("Permissions Violation for Publish with Reply of " + goQuote(reply)));
       return;
     }
     if (opts.verbose) {
       queueProto(Wire.OK);
     }
-    String reply = p.reply();
-    SublistResult r = lookup(subject);
+    // nats-server's sublist matches nothing for a subject with an empty token ("a..b", ".a",
+    // "a."), even a full wildcard; with pedantic on the client was warned above.
+    SublistResult r = Subjects.isValidPublish(subject) ? lookup(subject) : SublistResult.EMPTY;
     Msg m = new Msg(subject, reply, p.hdrLen(), p.data());
     int delivered = router.publish(r, m, opts.echo ? null : this, Origin.CLIENT, batch);
     if (delivered == 0 && reply != null && opts.noResponders) {
       sendNoResponders(reply);
     }
+  }
+
+  /** nats-server's service-import reply prefix; any reply starting with it is reserved. */
+  private static final String SERVICE_REPLY_PREFIX = "_R_.";
+  /** nats-server's gateway-routed reply prefix; reserved when something follows it. */
+  private static final String GATEWAY_REPLY_PREFIX = "_GR_.";
+  /** JetStream ack subjects: only the server may use them as a reply. */
+  private static final String JS_ACK_PREFIX = "$JS.ACK.";
+
+  /** Whether a client may not use {@code reply} as a reply subject (nats-server isReservedReply). */
+  private static boolean isReservedReply(String reply) {
+    return reply.startsWith(SERVICE_REPLY_PREFIX) || hasPrefix(reply, JS_ACK_PREFIX)
+        || hasPrefix(reply, GATEWAY_REPLY_PREFIX);
+  }
+
+  /** Whether {@code s} starts with {@code prefix} and has more after it. */
+  private static boolean hasPrefix(String s, String prefix) {
+    return s.length() > prefix.length() && s.startsWith(prefix);
+  }
+
+  /**
+   * Quotes a subject the way Go's {@code %q} does for the ASCII range, so that error texts match
+   * nats-server's byte for byte. Bytes above 0x7f are left as they are.
+   */
+  static String goQuote(String s) {
+    StringBuilder b = new StringBuilder(s.length() + 2).append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      switch (c) {
+        case '"' -> b.append("\\\"");
+        case '\\' -> b.append("\\\\");
+        case '\u0007' -> b.append("\\a");
+        case '\b' -> b.append("\\b");
+        case '\f' -> b.append("\\f");
+        case '\n' -> b.append("\\n");
+        case '\r' -> b.append("\\r");
+        case '\t' -> b.append("\\t");
+        case '\u000b' -> b.append("\\v");
+        default -> {
+          if (c < 0x20 || c == 0x7f) {
+            b.append(String.format("\\x%02x", (int) c));
+          } else {
+            b.append(c);
+          }
+        }
+      }
+    }
+    return b.append('"').toString();
   }
 
   private boolean canPublish(String subject) {
@@ -379,6 +515,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
   /** Tells a requester that nobody is listening, with an HMSG 503 to its own reply subscription. */
   private void sendNoResponders(String reply) {
+    if (!Subjects.isValidPublish(reply)) {
+      return; // matches no subscription in nats-server either
+    }
     SublistResult r = router.sublist().match(reply);
     for (Subscription s : r.psubs) {
       if (s.subscriber == this) {
@@ -509,13 +648,62 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
       flushScheduled = true;
       queued = pending.readableBytes();
     }
-    if (queued + channelPendingBytes() > server.options().maxPending) {
+    long backlog = queued + channelPendingBytes();
+    long max = server.options().maxPending;
+    if (backlog > max) {
       slowConsumer(CloseReason.SLOW_CONSUMER_PENDING_BYTES);
       return;
     }
     if (first) {
       producerBatch.add(this);
     }
+    if (backlog > max / 2) {
+      producerBatch.stall(this);
+    }
+  }
+
+  /**
+   * Runs {@code resume} once this connection's socket has taken its backlog (Netty reports the
+   * channel writable again, below the low water mark), or at once when it already has or the
+   * connection is closed. What is queued is flushed first, so the check sees the real backlog.
+   */
+  @Override
+  public void whenDrained(Runnable resume) {
+    try {
+      channel.eventLoop().execute(() -> {
+        flushPending();
+        if (!channel.isActive() || channel.isWritable()) {
+          resume.run();
+        } else {
+          drainWaiters.add(resume);
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      resume.run();
+    }
+  }
+
+  /** nats-server's stall time: 100 ms at half of max_pending, growing to 1 s at max_pending. */
+  @Override
+  public long stallMillis() {
+    long max = server.options().maxPending;
+    long half = max / 2;
+    long backlog = pendingBytes();
+    if (backlog >= max) {
+      return STALL_MAX_MILLIS;
+    }
+    long steps = Math.max(0, backlog - half) / Math.max(1, half / 10);
+    return Math.min(STALL_MAX_MILLIS, STALL_MIN_MILLIS + STALL_MIN_MILLIS * steps);
+  }
+
+  /** Lets paused producers go on. On the event loop. */
+  private void releaseDrainWaiters() {
+    if (drainWaiters.isEmpty()) {
+      return;
+    }
+    List<Runnable> waiting = new ArrayList<>(drainWaiters);
+    drainWaiters.clear();
+    waiting.forEach(Runnable::run);
   }
 
   /** Queues protocol bytes in order with messages; flushed at the end of the current batch. */
@@ -591,6 +779,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     } else if (channel.isWritable() && deadlineTimer != null) {
       deadlineTimer.cancel(false);
       deadlineTimer = null;
+    }
+    if (channel.isWritable()) {
+      releaseDrainWaiters();
     }
     ctx.fireChannelWritabilityChanged();
   }

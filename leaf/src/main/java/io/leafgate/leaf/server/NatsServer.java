@@ -45,8 +45,8 @@ public final class NatsServer implements AutoCloseable {
   private final ArrayList<ClosedConnection> closed = new ArrayList<>();
   private final long startMillis = System.currentTimeMillis();
   private Channel serverChannel;
-  private int boundPort;
-  private String infoPrefix;
+  private volatile int boundPort;
+  private volatile String infoPrefix;
 
   public NatsServer(ServerOptions options, ServerIdentity identity, Router router, Transport transport) {
     this.options = options;
@@ -110,8 +110,16 @@ public final class NatsServer implements AutoCloseable {
   }
 
   /** The INFO line for one client, with its id and address. */
-  String infoFor(ClientConnection c) {
-    return infoPrefix + ",\"client_id\":" + c.cid() + ",\"client_ip\":\"" + c.remoteIp() + "\"}\r\n";
+  String infoFor(ClientConnection c, int localPort) {
+    String prefix = infoPrefix;
+    if (prefix == null) {
+      // A client accepted in the instant between bind and the end of start().
+      if (boundPort == 0) {
+        boundPort = localPort;
+      }
+      prefix = buildInfoPrefix();
+    }
+    return prefix + ",\"client_id\":" + c.cid() + ",\"client_ip\":\"" + c.remoteIp() + "\"}\r\n";
   }
 
   /** Registers a new connection; false when max_connections is reached. */

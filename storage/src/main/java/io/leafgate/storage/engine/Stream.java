@@ -37,6 +37,8 @@ public final class Stream {
   /** Nats-Msg-Id to {seq, age reading}, oldest first; pruned past the duplicate window. */
   private final LinkedHashMap<String, long[]> dedupe = new LinkedHashMap<>();
   private String lastMsgId;
+  /** What the limits removed or refused, by reason (the uplink's "drops by reason"). */
+  private final long[] drops = new long[4];
   /** Messages up to this sequence are durable and may be delivered. */
   long durableSeq;
   private boolean deleted;
@@ -280,9 +282,11 @@ public final class Stream {
     StreamState st = store.state();
     if (config.discardNew) {
       if (config.maxMsgs > 0 && st.msgs() >= config.maxMsgs) {
+        drops[3]++;
         throw ApiError.storeFailed("maximum messages exceeded");
       }
       if (config.maxBytes > 0 && st.bytes() + size > config.maxBytes) {
+        drops[3]++;
         throw ApiError.storeFailed("maximum bytes exceeded");
       }
       if (config.discardNewPerSubject && rollup == null && config.maxMsgsPerSubject > 0) {
@@ -385,7 +389,14 @@ public final class Stream {
     return false;
   }
 
-  /** Removes what the limits no longer allow: count, bytes (discard old) and age. */
+  /** Counts of messages dropped by limits: max_msgs, max_bytes, max_age, and refused by discard new. */
+  public record Drops(long maxMsgs, long maxBytes, long maxAge, long discardNew) {}
+
+  public Drops drops() {
+    return new Drops(drops[0], drops[1], drops[2], drops[3]);
+  }
+
+  /** Removes what the limits no longer allow: age, count and bytes (discard old). */
   void enforceLimits() {
     long minAge = config.maxAge > 0 ? engine.ageNow() - config.maxAge : Long.MIN_VALUE;
     long maxMsgs = config.discardNew ? -1 : config.maxMsgs;
@@ -394,7 +405,20 @@ public final class Stream {
       return;
     }
     try {
-      long n = store.trim(maxMsgs, maxBytes, minAge);
+      long n = 0;
+      long k;
+      if (minAge != Long.MIN_VALUE && (k = store.trim(-1, -1, minAge)) > 0) {
+        drops[2] += k;
+        n += k;
+      }
+      if (maxMsgs >= 0 && (k = store.trim(maxMsgs, -1, Long.MIN_VALUE)) > 0) {
+        drops[0] += k;
+        n += k;
+      }
+      if (maxBytes >= 0 && (k = store.trim(-1, maxBytes, Long.MIN_VALUE)) > 0) {
+        drops[1] += k;
+        n += k;
+      }
       if (n > 0) {
         engine.stats.limitDrops += n;
         onRemoved();

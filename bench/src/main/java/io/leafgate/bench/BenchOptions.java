@@ -1,0 +1,193 @@
+package io.leafgate.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The command line of {@link Bench} and the timings it implies.
+ *
+ * @param quick the short profile (about 40 s in all)
+ * @param runs repetitions per cell; the table shows the median
+ * @param only the scenarios to run
+ * @param root the repository root (holds the {@code leafgate} launcher)
+ * @param natsServer the nats-server binary
+ * @param out where the Markdown report goes
+ * @param connections the idle connection count of the memory scenario
+ * @param keep keep the temporary folder (server logs) after the run
+ * @param command the command line to print in the report
+ */
+record BenchOptions(boolean quick, int runs, Set<Scenario> only, Path root, Path natsServer, Path out,
+    int connections, boolean keep, String command) {
+
+  /** The scenarios, by the names {@code --only} takes. */
+  enum Scenario {
+    PUB("publish-only, 1 publisher, no subscriber"),
+    PUBSUB("1 publisher -> 1 subscriber"),
+    FANOUT("1 publisher -> 4 subscribers"),
+    QUEUE("1 publisher -> queue group of 4"),
+    REQREP("request/reply latency, sequential"),
+    MEMORY("resident memory, idle and with N idle connections"),
+    STARTUP("start-up time to the first INFO");
+
+    final String description;
+
+    Scenario(String description) {
+      this.description = description;
+    }
+
+    String cliName() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  static final String USAGE = """
+      usage: bench/run [--quick] [--runs N] [--only LIST] [--root DIR] [--nats-server PATH]
+                       [--connections N] [--out FILE] [--keep]
+        --quick           short profile: 1 run per cell, shorter runs (about 40 s in all)
+        --runs N          repetitions per cell, median reported (default 3, quick 1)
+        --only LIST       comma-separated scenarios: pub,pubsub,fanout,queue,reqrep,memory,startup
+        --root DIR        leafgate repository root (default: found upwards from the working folder)
+        --nats-server P   nats-server binary (default: $NATS_SERVER_PATH, else nats-server on PATH)
+        --connections N   idle connections in the memory scenario (default 10000)
+        --out FILE        Markdown report (default: <root>/bench/results/latest.md)
+        --keep            keep the temporary folder with the servers' logs
+      """;
+
+  /** Parses the arguments; throws {@link IllegalArgumentException} with a message on bad input. */
+  static BenchOptions parse(String[] args) {
+    boolean quick = false;
+    Integer runs = null;
+    Set<Scenario> only = EnumSet.allOf(Scenario.class);
+    Path root = null;
+    Path nats = null;
+    Path out = null;
+    int connections = 10_000;
+    boolean keep = false;
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      switch (a) {
+        case "--quick" -> quick = true;
+        case "--keep" -> keep = true;
+        case "--runs" -> runs = positive(a, value(args, ++i, a));
+        case "--connections" -> connections = positive(a, value(args, ++i, a));
+        case "--only" -> only = scenarios(value(args, ++i, a));
+        case "--root" -> root = Path.of(value(args, ++i, a));
+        case "--nats-server" -> nats = Path.of(value(args, ++i, a));
+        case "--out" -> out = Path.of(value(args, ++i, a));
+        default -> throw new IllegalArgumentException("unknown argument '" + a + "'");
+      }
+    }
+    root = root != null ? root.toAbsolutePath().normalize() : findRoot(Path.of("").toAbsolutePath());
+    if (!Files.isExecutable(root.resolve("leafgate"))) {
+      throw new IllegalArgumentException("no executable 'leafgate' launcher in " + root);
+    }
+    nats = nats != null ? nats : findNatsServer();
+    out = out != null ? out : root.resolve("bench/results/latest.md");
+    String command = System.getProperty("bench.command", "io.leafgate.bench.Bench " + String.join(" ", args));
+    return new BenchOptions(quick, runs != null ? runs : quick ? 1 : 3, only, root, nats, out, connections, keep,
+        command);
+  }
+
+  boolean wants(Scenario s) {
+    return only.contains(s);
+  }
+
+  /** How long each throughput run publishes. */
+  Duration publishFor() {
+    return quick ? Duration.ofMillis(300) : Duration.ofMillis(1500);
+  }
+
+  /** An upper bound on the messages of one throughput run (the time usually binds first). */
+  long maxMessages(int size) {
+    return size <= 64 ? 50_000_000L : 10_000_000L;
+  }
+
+  /** Fail a throughput run when no message arrives for this long while some are missing. */
+  Duration stallTimeout() {
+    return Duration.ofSeconds(3);
+  }
+
+  /** The warm-up run per server before the measured runs of each throughput scenario and size. */
+  Duration warmUpFor() {
+    return quick ? Duration.ofMillis(150) : Duration.ofMillis(500);
+  }
+
+  /** The request/reply warm-up and measurement lengths, and the sample bound. */
+  Latency.Limits latencyLimits() {
+    return quick ? new Latency.Limits(Duration.ofMillis(200), Duration.ofMillis(600), 200_000)
+        : new Latency.Limits(Duration.ofMillis(500), Duration.ofMillis(1500), 500_000);
+  }
+
+  /** How long a freshly started server stays idle before its RSS is read. */
+  Duration idleSettle() {
+    return quick ? Duration.ofMillis(700) : Duration.ofMillis(3000);
+  }
+
+  /**
+   * How long the idle connections stay open before the RSS is read: long enough for both servers'
+   * first PING to every connection (leafgate and nats-server both send it about 2 s after the
+   * connection opens; the last connections open after the first ones).
+   */
+  Duration connectionsSettle() {
+    return quick ? Duration.ofMillis(2500) : Duration.ofMillis(3000);
+  }
+
+  private static String value(String[] args, int i, String flag) {
+    if (i >= args.length) {
+      throw new IllegalArgumentException(flag + " needs a value");
+    }
+    return args[i];
+  }
+
+  private static int positive(String flag, String v) {
+    try {
+      int n = Integer.parseInt(v);
+      if (n > 0) {
+        return n;
+      }
+    } catch (NumberFormatException ignored) {
+      // reported below
+    }
+    throw new IllegalArgumentException(flag + " needs a positive integer, not '" + v + "'");
+  }
+
+  private static Set<Scenario> scenarios(String list) {
+    Set<Scenario> s = EnumSet.noneOf(Scenario.class);
+    for (String name : list.split(",")) {
+      String n = name.trim().toLowerCase(Locale.ROOT);
+      s.add(Arrays.stream(Scenario.values()).filter(x -> x.cliName().equals(n)).findFirst()
+          .orElseThrow(() -> new IllegalArgumentException("unknown scenario '" + n + "'; known: "
+              + String.join(",", Arrays.stream(Scenario.values()).map(Scenario::cliName).toList()))));
+    }
+    return s;
+  }
+
+  /** The nearest folder upwards from {@code from} that holds the {@code leafgate} launcher and a pom.xml. */
+  static Path findRoot(Path from) {
+    for (Path p = from; p != null; p = p.getParent()) {
+      if (Files.isRegularFile(p.resolve("leafgate")) && Files.isRegularFile(p.resolve("pom.xml"))) {
+        return p;
+      }
+    }
+    throw new IllegalArgumentException("cannot find the leafgate repository root above " + from + "; use --root");
+  }
+
+  private static Path findNatsServer() {
+    String env = System.getenv("NATS_SERVER_PATH");
+    if (env != null && !env.isBlank()) {
+      return Path.of(env);
+    }
+    for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
+      Path p = Path.of(dir, "nats-server");
+      if (Files.isExecutable(p)) {
+        return p;
+      }
+    }
+    throw new IllegalArgumentException("nats-server not found on PATH; use --nats-server or NATS_SERVER_PATH");
+  }
+}

@@ -1,0 +1,621 @@
+package io.leafgate.hub;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+import io.leafgate.leaf.spi.InternalClient;
+import io.leafgate.storage.engine.Headers;
+import io.netty.buffer.ByteBuf;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.tinylog.Logger;
+
+/**
+ * Store and forward: replays the local uplink stream to the hub strictly in order, through a durable
+ * pull consumer whose acknowledgement is the hub's confirmation (a hub stream's publish ack, or a
+ * PING/PONG barrier when there is no hub stream). The backlog, the cursor and the limits are
+ * therefore the stream's and the consumer's own.
+ *
+ * <p>Every message carries a stable id ({@code <server>:<epoch>:<seq>}) as {@code Nats-Msg-Id} and
+ * {@code Leafgate-Id}. After a reconnect or a restart, messages that may already have reached the
+ * hub are checked against what the hub stream holds before they are sent again, so no message is
+ * duplicated even when the outage outlasts the hub's duplicate window.
+ *
+ * <p>All state is owned by the hub link's event loop.
+ */
+final class Forwarder implements HubLink.Listener {
+  static final String CONSUMER = "leafgate-uplink";
+  private static final long ACK_TIMEOUT_NANOS = 10_000_000_000L;
+  private static final long PULL_EXPIRES_NANOS = 5_000_000_000L;
+  private static final long PROGRESS_LOG_NANOS = 10_000_000_000L;
+
+  /** One buffered message on its way to the hub. */
+  private static final class Item {
+    final long seq;
+    final String subject;
+    final byte[] headers;
+    final byte[] data;
+    final String localAck;
+    boolean inDoubt;
+    long sentNanos;
+    String replyToken;
+
+    Item(long seq, String subject, byte[] headers, byte[] data, String localAck) {
+      this.seq = seq;
+      this.subject = subject;
+      this.headers = headers;
+      this.data = data;
+      this.localAck = localAck;
+    }
+  }
+
+  /** Numbers for status and metrics; any thread reads them. */
+  static final class Stats {
+    final AtomicLong confirmed = new AtomicLong();
+    final AtomicLong confirmedBytes = new AtomicLong();
+    final AtomicLong alreadyOnHub = new AtomicLong();
+    final AtomicLong resent = new AtomicLong();
+    final AtomicLong hubErrors = new AtomicLong();
+    volatile double ratePerSec;
+    volatile int inflight;
+    volatile int queued;
+    volatile String lastHubError;
+  }
+
+  final Stats stats = new Stats();
+  private final UplinkConfig cfg;
+  private final HubLink link;
+  private final InternalClient local;
+  private final String serverName;
+  private final String epoch;
+  private final String pullPrefix;
+  private final ArrayDeque<Item> queue = new ArrayDeque<>();
+  private final LinkedHashMap<String, Item> inflight = new LinkedHashMap<>();
+  /** Sequences held (queued or in flight): a redelivery of one of them is ignored. */
+  private final java.util.HashSet<Long> held = new java.util.HashSet<>();
+  /**
+   * Open pull requests to the local consumer, oldest first, with how many messages each still
+   * expects. The consumer serves requests in order, and a delivered message carries the stream
+   * subject rather than the request's reply subject, so data counts against the oldest request;
+   * a status (expiry) names its request.
+   */
+  private final ArrayDeque<Object[]> pulls = new ArrayDeque<>();
+  private int pullOutstanding;
+  private int inDoubtAtStart;
+  private boolean resolving;
+  private boolean paused;
+  private long backoffMs = 500;
+  private double tokens;
+  private long lastRefillNanos = System.nanoTime();
+  private long lastProgressLog;
+  private long rateWindowStart = System.nanoTime();
+  private long rateWindowCount;
+  private boolean wakeScheduled;
+  private io.leafgate.leaf.route.Subscription pullSub;
+
+  Forwarder(UplinkConfig cfg, HubLink link, InternalClient local, String serverName, String epoch) {
+    this.cfg = cfg;
+    this.link = link;
+    this.local = local;
+    this.serverName = serverName;
+    this.epoch = epoch;
+    this.pullPrefix = local.inboxPrefix() + "pull.";
+    // After a restart the first window of messages may already be on the hub: check before resending.
+    this.inDoubtAtStart = cfg.hubStream != null ? cfg.replayWindow : 0;
+  }
+
+  void start() {
+    pullSub = local.subscribe(pullPrefix + "*", null, m -> link.loop().execute(() -> onLocalMessage(m)));
+    link.loop().scheduleAtFixedRate(this::tick, 1, 1, TimeUnit.SECONDS);
+    link.loop().execute(this::pump);
+  }
+
+  void stop() {
+    if (pullSub != null) {
+      local.unsubscribe(pullSub);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Link events
+
+  @Override
+  public void onLive() {
+    paused = false;
+    backoffMs = 500;
+    pump();
+  }
+
+  @Override
+  public void onDown() {
+    // Whatever was sent and not confirmed may or may not be on the hub: check it after reconnecting.
+    requeueInflight(cfg.hubStream != null);
+  }
+
+  private void requeueInflight(boolean inDoubt) {
+    if (inflight.isEmpty()) {
+      return;
+    }
+    List<Item> back = new ArrayList<>(inflight.values());
+    inflight.clear();
+    for (int i = back.size() - 1; i >= 0; i--) {
+      Item it = back.get(i);
+      it.inDoubt = inDoubt;
+      if (it.replyToken != null) {
+        link.removeReplyHandler(it.replyToken);
+      }
+      queue.addFirst(it);
+    }
+    stats.resent.addAndGet(back.size());
+    publishStats();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Pulling from the local stream
+
+  private void pullMore() {
+    int want = cfg.replayWindow * 2 - queue.size() - inflight.size() - pullOutstanding;
+    if (want < Math.max(1, cfg.replayWindow / 4) || pulls.size() >= 2) {
+      return;
+    }
+    String reply = pullPrefix + Long.toString(System.nanoTime(), 36);
+    Object[] req = {reply, new int[] {want}};
+    pulls.addLast(req);
+    pullOutstanding += want;
+    String body = "{\"batch\":" + want + ",\"expires\":" + PULL_EXPIRES_NANOS + "}";
+    int n = local.publish("$JS.API.CONSUMER.MSG.NEXT." + cfg.stream + "." + CONSUMER, reply, null, bytes(body));
+    if (n == 0) {
+      pulls.remove(req);
+      pullOutstanding -= want;
+    }
+  }
+
+  /** Forgets the request a status names, with what it still expected. */
+  private void closePull(String reply) {
+    for (Iterator<Object[]> it = pulls.iterator(); it.hasNext(); ) {
+      Object[] r = it.next();
+      if (r[0].equals(reply)) {
+        pullOutstanding -= ((int[]) r[1])[0];
+        it.remove();
+        return;
+      }
+    }
+  }
+
+  /** Counts one delivered message against the oldest open request. */
+  private void countDelivery() {
+    Object[] head = pulls.peekFirst();
+    if (head == null) {
+      return;
+    }
+    int[] left = (int[]) head[1];
+    left[0]--;
+    pullOutstanding--;
+    if (left[0] <= 0) {
+      pulls.pollFirst();
+    }
+  }
+
+  private void onLocalMessage(InternalClient.Message m) {
+    int status = m.status();
+    if (status != 0) {
+      if (status != 100) {
+        closePull(m.subject());
+      }
+      if (status != 408 && status != 404 && status != 100) {
+        Logger.debug("Uplink forwarder: local consumer status {}", status);
+      }
+      pump();
+      return;
+    }
+    countDelivery();
+    String ack = m.reply();
+    long seq = ackSeq(ack);
+    if (seq <= 0) {
+      return;
+    }
+    if (!held.add(seq)) {
+      return;
+    }
+    Item it = new Item(seq, m.subject(), m.headers(), m.data(), ack);
+    if (inDoubtAtStart > 0) {
+      it.inDoubt = true;
+      inDoubtAtStart--;
+    }
+    queue.addLast(it);
+    pump();
+  }
+
+  /** The stream sequence in a {@code $JS.ACK.<stream>.<consumer>.<dc>.<sseq>...} subject. */
+  private static long ackSeq(String ack) {
+    if (ack == null) {
+      return -1;
+    }
+    String[] t = ack.split("\\.");
+    if (t.length < 9) {
+      return -1;
+    }
+    try {
+      return Long.parseLong(t[5]);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sending
+
+  /** Moves messages along as far as the link, the window and the pace allow. */
+  private void pump() {
+    pullMore();
+    if (!link.isLive() || paused || resolving) {
+      publishStats();
+      return;
+    }
+    refill();
+    while (!queue.isEmpty() && inflight.size() < cfg.replayWindow) {
+      Item it = queue.peekFirst();
+      if (it.inDoubt) {
+        resolveInDoubt();
+        break;
+      }
+      if (cfg.replayRate > 0 && tokens < 1) {
+        scheduleWake();
+        break;
+      }
+      queue.pollFirst();
+      if (!send(it)) {
+        queue.addFirst(it);
+        scheduleWake();
+        break;
+      }
+      tokens -= 1;
+    }
+    if (cfg.hubStream == null && !inflight.isEmpty() && barrierDue()) {
+      barrier();
+    }
+    publishStats();
+    pullMore();
+  }
+
+  private void refill() {
+    if (cfg.replayRate <= 0) {
+      return;
+    }
+    long now = System.nanoTime();
+    tokens = Math.min(Math.max(cfg.replayRate / 10.0, 1), tokens + (now - lastRefillNanos) / 1e9 * cfg.replayRate);
+    lastRefillNanos = now;
+  }
+
+  private void scheduleWake() {
+    if (!wakeScheduled) {
+      wakeScheduled = true;
+      link.loop().schedule(() -> {
+        wakeScheduled = false;
+        pump();
+      }, 10, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private boolean send(Item it) {
+    String id = serverName + ":" + epoch + ":" + it.seq;
+    byte[] hdr = it.headers;
+    List<String> add = new ArrayList<>(4);
+    if (Headers.get(hdr, Headers.MSG_ID) == null) {
+      add.add(Headers.MSG_ID);
+      add.add(id);
+    }
+    add.add("Leafgate-Id");
+    add.add(id);
+    hdr = Headers.append(hdr, add);
+    ByteBuf data = HubLink.wrap(hdr, it.data);
+    String reply = null;
+    if (cfg.hubStream != null) {
+      reply = link.newReplySubject(m -> onPubAck(it, m));
+      it.replyToken = reply;
+    }
+    boolean ok = link.sendMessage(it.subject, reply, List.of(), hdr.length, data, null);
+    if (!ok) {
+      if (reply != null) {
+        link.removeReplyHandler(reply);
+      }
+      return false;
+    }
+    it.sentNanos = System.nanoTime();
+    inflight.put(reply != null ? reply : "seq:" + it.seq, it);
+    return true;
+  }
+
+  private boolean barrierPending;
+
+  private boolean barrierDue() {
+    return !barrierPending && (queue.isEmpty() || inflight.size() >= cfg.replayWindow);
+  }
+
+  /** Without a hub stream: a PING after a batch; its PONG proves the hub processed the batch. */
+  private void barrier() {
+    List<Item> batch = new ArrayList<>(inflight.values());
+    barrierPending = true;
+    link.ping(() -> {
+      barrierPending = false;
+      for (Item it : batch) {
+        if (inflight.remove("seq:" + it.seq) != null) {
+          confirm(it);
+        }
+      }
+      pump();
+    });
+  }
+
+  private void onPubAck(Item it, LeafOp.Message m) {
+    link.removeReplyHandler(it.replyToken);
+    if (inflight.remove(it.replyToken) == null) {
+      return;
+    }
+    String body = m.data().toString(m.hdrLen(), m.data().readableBytes() - m.hdrLen(), StandardCharsets.UTF_8);
+    Map<String, Object> ack;
+    try {
+      ack = JSON.std.mapFrom(body);
+    } catch (Exception e) {
+      ack = Map.of("error", Map.of("description", "unreadable publish ack: " + body));
+    }
+    if (m.hdrLen() > 0 && body.isEmpty()) {
+      ack = Map.of("error", Map.of("description", "no stream answered (status " + statusOf(m) + ")"));
+    }
+    Object err = ack.get("error");
+    if (err == null) {
+      confirm(it);
+      pump();
+      return;
+    }
+    String desc = err instanceof Map<?, ?> e ? String.valueOf(e.get("description")) : String.valueOf(err);
+    onHubFailure(it, desc);
+  }
+
+  private static String statusOf(LeafOp.Message m) {
+    String h = m.data().toString(0, Math.min(m.hdrLen(), 16), StandardCharsets.ISO_8859_1);
+    return h.length() > 9 ? h.substring(9).trim() : h;
+  }
+
+  /** The hub refused or did not answer: everything unconfirmed goes back in order, after a pause. */
+  private void onHubFailure(Item failed, String why) {
+    stats.hubErrors.incrementAndGet();
+    stats.lastHubError = why;
+    if (!why.equals(lastLoggedError)) {
+      Logger.warn("Uplink: hub stream {} did not accept message {} ({}); retrying in order after {} ms",
+          cfg.hubStream, failed.seq, why, backoffMs);
+      lastLoggedError = why;
+    }
+    failed.inDoubt = false;
+    queue.addFirst(failed);
+    requeueInflight(true);
+    pause();
+  }
+
+  private String lastLoggedError;
+
+  private void pause() {
+    paused = true;
+    long d = backoffMs;
+    backoffMs = Math.min(backoffMs * 2, 30_000);
+    link.loop().schedule(() -> {
+      paused = false;
+      pump();
+    }, d, TimeUnit.MILLISECONDS);
+  }
+
+  private void confirm(Item it) {
+    held.remove(it.seq);
+    local.publish(it.localAck, null, null, ACK);
+    stats.confirmed.incrementAndGet();
+    stats.confirmedBytes.addAndGet(it.data.length);
+    rateWindowCount++;
+    backoffMs = 500;
+    lastLoggedError = null;
+  }
+
+  private static final byte[] ACK = "+ACK".getBytes(StandardCharsets.US_ASCII);
+
+  // ---------------------------------------------------------------------------------------------
+  // Resolving messages that may already be on the hub
+
+  private void resolveInDoubt() {
+    resolving = true;
+    List<Item> doubt = new ArrayList<>();
+    for (Item it : queue) {
+      if (!it.inDoubt) {
+        break;
+      }
+      doubt.add(it);
+    }
+    Map<String, Long> lastOurSeqBySubject = new HashMap<>();
+    List<String> subjects = new ArrayList<>();
+    for (Item it : doubt) {
+      if (!lastOurSeqBySubject.containsKey(it.subject)) {
+        lastOurSeqBySubject.put(it.subject, null);
+        subjects.add(it.subject);
+      }
+    }
+    String domain = cfg.hubDomain != null ? cfg.hubDomain : link.hubDomain();
+    String api = (domain == null ? "$JS.API." : "$JS." + domain + ".API.") + "STREAM.MSG.GET." + cfg.hubStream;
+    int[] waiting = {subjects.size()};
+    boolean[] unknown = {false};
+    List<String> handlers = new ArrayList<>();
+    Runnable finish = () -> {
+      handlers.forEach(link::removeReplyHandler);
+      finishResolution(doubt, lastOurSeqBySubject, unknown[0]);
+    };
+    io.netty.util.concurrent.ScheduledFuture<?> timeout = link.loop().schedule(() -> {
+      if (waiting[0] > 0) {
+        waiting[0] = -1;
+        unknown[0] = true;
+        finish.run();
+      }
+    }, 5, TimeUnit.SECONDS);
+    List<String> replies = new ArrayList<>();
+    for (String subject : subjects) {
+      String r2 = link.newReplySubject(m -> {
+        if (waiting[0] <= 0) {
+          return;
+        }
+        Long seq = ourSeqIn(m);
+        if (seq == null) {
+          unknown[0] |= !isNotFound(m);
+        } else {
+          lastOurSeqBySubject.put(subject, seq);
+        }
+        if (--waiting[0] == 0) {
+          timeout.cancel(false);
+          finish.run();
+        }
+      });
+      replies.add(r2);
+      byte[] body = ("{\"last_by_subj\":" + quote(subject) + "}").getBytes(StandardCharsets.UTF_8);
+      if (!link.sendMessage(api, r2, List.of(), 0, io.netty.buffer.Unpooled.wrappedBuffer(body), null)) {
+        waiting[0] = -1;
+        timeout.cancel(false);
+        resolving = false;
+        return;
+      }
+    }
+    handlers.addAll(replies);
+    if (subjects.isEmpty()) {
+      timeout.cancel(false);
+      finishResolution(doubt, lastOurSeqBySubject, false);
+    }
+  }
+
+  private void finishResolution(List<Item> doubt, Map<String, Long> lastOurSeq, boolean unknown) {
+    if (!resolving) {
+      return;
+    }
+    int skipped = 0;
+    boolean resendRest = false;
+    for (Item it : doubt) {
+      if (queue.peekFirst() != it) {
+        break;
+      }
+      Long ours = lastOurSeq.get(it.subject);
+      if (!resendRest && ours != null && ours >= it.seq) {
+        queue.pollFirst();
+        confirm(it);
+        stats.alreadyOnHub.incrementAndGet();
+        skipped++;
+      } else {
+        resendRest = true;
+        it.inDoubt = false;
+      }
+    }
+    if (unknown && resendRest) {
+      Logger.warn("Uplink: could not ask hub stream {} what it holds; resending in-doubt messages, "
+          + "relying on its duplicate window to drop copies", cfg.hubStream);
+    }
+    if (skipped > 0) {
+      Logger.info("Uplink: {} message(s) were already on the hub and are not sent again", skipped);
+    }
+    resolving = false;
+    pump();
+  }
+
+  /** The local sequence in the Leafgate-Id of a hub message-get reply, when it is one of ours. */
+  private Long ourSeqIn(LeafOp.Message m) {
+    try {
+      String body = m.data().toString(m.hdrLen(), m.data().readableBytes() - m.hdrLen(), StandardCharsets.UTF_8);
+      Map<String, Object> r = JSON.std.mapFrom(body);
+      if (!(r.get("message") instanceof Map<?, ?> msg)) {
+        return null;
+      }
+      Object hdrs = msg.get("hdrs");
+      if (!(hdrs instanceof String h)) {
+        return null;
+      }
+      String id = Headers.get(Base64.getDecoder().decode(h), "Leafgate-Id");
+      if (id == null) {
+        return null;
+      }
+      String prefix = serverName + ":" + epoch + ":";
+      if (!id.startsWith(prefix)) {
+        return -1L;
+      }
+      return Long.parseLong(id.substring(prefix.length()));
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  private static boolean isNotFound(LeafOp.Message m) {
+    String body = m.data().toString(m.hdrLen(), m.data().readableBytes() - m.hdrLen(), StandardCharsets.UTF_8);
+    return body.contains("10037");
+  }
+
+  private static String quote(String s) {
+    try {
+      return JSON.std.asString(s);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Housekeeping
+
+  private void tick() {
+    long now = System.nanoTime();
+    if (cfg.hubStream != null && !inflight.isEmpty()) {
+      Item oldest = inflight.values().iterator().next();
+      if (now - oldest.sentNanos > ACK_TIMEOUT_NANOS) {
+        inflight.remove(oldest.replyToken);
+        if (oldest.replyToken != null) {
+          link.removeReplyHandler(oldest.replyToken);
+        }
+        onHubFailure(oldest, "no publish ack within " + ACK_TIMEOUT_NANOS / 1_000_000_000L + "s");
+      }
+    }
+    double secs = (now - rateWindowStart) / 1e9;
+    if (secs >= 1) {
+      stats.ratePerSec = stats.ratePerSec == 0 ? rateWindowCount / secs : 0.7 * stats.ratePerSec + 0.3 * rateWindowCount / secs;
+      rateWindowStart = now;
+      rateWindowCount = 0;
+    }
+    if (pulls.isEmpty()) {
+      pullOutstanding = 0;
+    }
+    pump();
+  }
+
+  /** Logs replay progress now and then (the bridge supplies the backlog numbers). */
+  void maybeLogProgress(long backlogMsgs, long backlogBytes) {
+    long now = System.nanoTime();
+    if (backlogMsgs > cfg.replayWindow && link.isLive() && now - lastProgressLog > PROGRESS_LOG_NANOS) {
+      lastProgressLog = now;
+      double rate = stats.ratePerSec;
+      String eta = rate > 0 ? io.leafgate.leaf.monitor.GoFormat.uptime((long) (backlogMsgs / rate * 1000)) : "unknown";
+      Logger.info("Uplink replay: {} messages ({} bytes) left, {} msg/s, ETA {}", backlogMsgs, backlogBytes,
+          Math.round(rate), eta);
+    }
+  }
+
+  private void publishStats() {
+    stats.inflight = inflight.size();
+    stats.queued = queue.size();
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** Drops items of the queue (used when the local stream is purged under us). */
+  void clear() {
+    for (Iterator<Item> it = queue.iterator(); it.hasNext(); ) {
+      it.next();
+      it.remove();
+    }
+  }
+}

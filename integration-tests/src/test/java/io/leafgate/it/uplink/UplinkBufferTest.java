@@ -1,0 +1,106 @@
+package io.leafgate.it.uplink;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.leafgate.gateway.Gateway;
+import io.leafgate.it.harness.Await;
+import io.leafgate.it.harness.NatsServerProcess;
+import io.nats.client.Connection;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.JetStreamSubscription;
+import io.nats.client.Message;
+import io.nats.client.Nats;
+import io.nats.client.PullSubscribeOptions;
+import io.nats.client.api.StreamConfiguration;
+import io.nats.client.api.StreamInfo;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Store and forward to a hub stream: in order, nothing lost, nothing duplicated, across an island period. */
+class UplinkBufferTest {
+  private static final String CONFIG = "uplink {\n  buffer: [\"telemetry.>\"]\n  hub_stream: TELEMETRY\n}\n";
+
+  @Test
+  void bufferedSubjectsReachTheHubStreamExactlyOnceInOrderAcrossAnOutage(@TempDir Path tmp) throws Exception {
+    NatsServerProcess hub = UplinkFixture.hub(tmp.resolve("hub"), "");
+    try (hub; Gateway edge = UplinkFixture.gateway(tmp.resolve("edge"), UplinkFixture.remote(hub) + CONFIG);
+         Connection edgeClient = Nats.connect("nats://127.0.0.1:" + edge.natsPort())) {
+      try (Connection hc = Nats.connect(hub.clientUrl())) {
+        hc.jetStreamManagement().addStream(StreamConfiguration.builder().name("TELEMETRY").subjects("telemetry.>").build());
+      }
+      UplinkFixture.awaitConnected(edge, hub);
+      int n = 200;
+      for (int i = 0; i < n; i++) {
+        edgeClient.publish("telemetry.s" + (i % 3), ("m" + i).getBytes(StandardCharsets.UTF_8));
+      }
+      edgeClient.flush(Duration.ofSeconds(2));
+      awaitHubCount(hub, n);
+
+      hub.stop();
+      UplinkFixture.awaitIslanded(edge);
+      int m = 300;
+      for (int i = n; i < n + m; i++) {
+        edgeClient.publish("telemetry.s" + (i % 3), ("m" + i).getBytes(StandardCharsets.UTF_8));
+      }
+      edgeClient.flush(Duration.ofSeconds(2));
+      Await.until(Duration.ofSeconds(5), () -> {
+        Map<String, Object> u = UplinkFixture.uplink(edge);
+        return ((Number) u.get("backlog_msgs")).longValue() == m ? null : "backlog is " + u.get("backlog_msgs");
+      });
+      hub.restart();
+      UplinkFixture.awaitConnected(edge, hub);
+      awaitHubCount(hub, n + m);
+      assertEquals(List.of(), outOfOrder(hub, n + m), "hub stream content");
+      Map<String, Object> u = UplinkFixture.uplink(edge);
+      assertEquals(0L, ((Number) u.get("backlog_msgs")).longValue(), "backlog after replay: " + u);
+    }
+  }
+
+  static void awaitHubCount(NatsServerProcess hub, long expected) {
+    Await.until(Duration.ofSeconds(30), () -> {
+      try (Connection hc = Nats.connect(hub.clientUrl())) {
+        StreamInfo si = hc.jetStreamManagement().getStreamInfo("TELEMETRY");
+        long c = si.getStreamState().getMsgCount();
+        if (c > expected) {
+          throw new AssertionError("hub stream holds " + c + " messages, more than the " + expected + " published");
+        }
+        return c == expected ? null : "hub stream holds " + c + " of " + expected;
+      } catch (AssertionError e) {
+        throw e;
+      } catch (Exception e) {
+        return "hub not reachable: " + e.getMessage();
+      }
+    });
+  }
+
+  /** Reads the hub stream and returns what is not m0..m(n-1) in order (empty when all is well). */
+  static List<String> outOfOrder(NatsServerProcess hub, int n) throws Exception {
+    List<String> problems = new ArrayList<>();
+    try (Connection hc = Nats.connect(hub.clientUrl())) {
+      JetStreamSubscription sub = hc.jetStream().subscribe("telemetry.>", PullSubscribeOptions.builder().build());
+      int expect = 0;
+      while (expect < n) {
+        List<Message> batch = sub.fetch(Math.min(256, n - expect), Duration.ofSeconds(3));
+        if (batch.isEmpty()) {
+          problems.add("stream ended at " + expect);
+          break;
+        }
+        for (Message msg : batch) {
+          String body = new String(msg.getData(), StandardCharsets.UTF_8);
+          if (!body.equals("m" + expect)) {
+            problems.add("position " + expect + " holds " + body);
+          }
+          expect++;
+          msg.ack();
+        }
+      }
+    }
+    return problems;
+  }
+}

@@ -1,0 +1,973 @@
+package io.leafgate.storage.sqlite;
+
+import static java.nio.charset.StandardCharsets.ISO_8859_1;
+
+import io.leafgate.leaf.subject.Subjects;
+import io.leafgate.storage.api.StoreException;
+import io.leafgate.storage.api.StoreException.Kind;
+import io.leafgate.storage.api.StoredMessage;
+import io.leafgate.storage.api.StreamState;
+import io.leafgate.storage.api.StreamStore;
+import io.leafgate.storage.api.SubjectState;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
+
+/**
+ * The messages of one file stream, in its table {@code msgs_<id>} (the sequence is the rowid) with
+ * subjects interned in {@code subjects_<id>} so the {@code (subj_id, seq)} index stays small.
+ *
+ * <p>The numbers ({@link #state()}) and a per-subject index (count, first, last) live in memory,
+ * rebuilt by one scan at open and kept up to date by every mutation. Mutations record the subjects
+ * they touch, so {@link #revert()} restores the last committed numbers without a rescan.
+ *
+ * <p>Confined to the engine thread; all SQL runs on the engine connection inside the group
+ * transaction, so reads see uncommitted mutations.
+ */
+final class SqliteStreamStore implements StreamStore {
+  /** Checks a new message against the store-wide byte limit. */
+  @FunctionalInterface
+  interface SpaceGuard {
+    void reserve(long bytes) throws StoreException;
+  }
+
+  /** What the store knows about one subject. */
+  static final class SubjectInfo {
+    final String subject;
+    final long id;
+    long count;
+    long first;
+    long last;
+
+    SubjectInfo(String subject, long id) {
+      this.subject = subject;
+      this.id = id;
+    }
+
+    SubjectInfo copy() {
+      SubjectInfo c = new SubjectInfo(subject, id);
+      c.count = count;
+      c.first = first;
+      c.last = last;
+      return c;
+    }
+
+    long overhead() {
+      return StoredMessage.OVERHEAD + subject.length();
+    }
+  }
+
+  /** Above this many matching subjects, or when they hold a large share of the stream, filtered reads scan. */
+  private static final int MERGE_SUBJECTS_MAX = 64;
+
+  private final SqliteDatabase db;
+  private final SpaceGuard space;
+  private final String name;
+  final long id;
+
+  private final HashMap<String, SubjectInfo> subjects = new HashMap<>();
+  private final HashMap<Long, SubjectInfo> byId = new HashMap<>();
+  private long nextSubjectId = 1;
+  private long msgs;
+  private long bytes;
+  private long firstSeq = 1;
+  private long firstTs;
+  private long firstAge = Long.MIN_VALUE;
+  private long lastSeq;
+  private long lastTs;
+
+  /** Numbers as of the last commit, and the subjects touched since (null value: it did not exist). */
+  private long[] committed;
+  private final HashMap<String, SubjectInfo> undo = new HashMap<>();
+  private boolean closed;
+
+  SqliteStreamStore(SqliteDatabase db, SpaceGuard space, String name, long id) {
+    this.db = db;
+    this.space = space;
+    this.name = name;
+    this.id = id;
+    markCommitted();
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  // ---- lifecycle (called by SqliteJetStreamStore) ----
+
+  /** Rebuilds everything in memory from the tables (at open, and if a rollback failed). */
+  void rebuild(long persistedLastSeq, long persistedLastTs) throws StoreException {
+    db.read("load stream " + name, c -> {
+      subjects.clear();
+      byId.clear();
+      HashMap<Long, SubjectInfo> all = new HashMap<>();
+      long maxId = 0;
+      try (ResultSet rs = db.prepare(Sql.allSubjects(id)).executeQuery()) {
+        while (rs.next()) {
+          long sid = rs.getLong(1);
+          all.put(sid, new SubjectInfo(new String(rs.getBytes(2), ISO_8859_1), sid));
+          maxId = Math.max(maxId, sid);
+        }
+      }
+      nextSubjectId = maxId + 1;
+      msgs = 0;
+      bytes = 0;
+      try (ResultSet rs = db.prepare(Sql.subjectTotals(id)).executeQuery()) {
+        while (rs.next()) {
+          SubjectInfo si = all.get(rs.getLong(1));
+          if (si == null) {
+            throw new SQLException("stream " + name + " has messages with an unknown subject id " + rs.getLong(1),
+                "", 11);
+          }
+          si.count = rs.getLong(2);
+          si.first = rs.getLong(3);
+          si.last = rs.getLong(4);
+          msgs += si.count;
+          bytes += si.count * si.overhead();
+        }
+      }
+      try (ResultSet rs = db.prepare(Sql.storedBytes(id)).executeQuery()) {
+        bytes += rs.next() ? rs.getLong(1) : 0;
+      }
+      long[] first = firstAtOrAfter(0);
+      if (first != null) {
+        firstSeq = first[0];
+        firstTs = first[1];
+        firstAge = first[2];
+      }
+      long maxSeq = 0;
+      long maxTs = 0;
+      try (ResultSet rs = db.prepare(Sql.lastSeqTs(id)).executeQuery()) {
+        if (rs.next()) {
+          maxSeq = rs.getLong(1);
+          maxTs = rs.getLong(2);
+        }
+      }
+      for (SubjectInfo si : all.values()) {
+        if (si.count > 0) {
+          subjects.put(si.subject, si);
+          byId.put(si.id, si);
+        }
+      }
+      if (maxSeq >= persistedLastSeq) {
+        lastSeq = maxSeq;
+        lastTs = maxTs;
+      } else {
+        lastSeq = persistedLastSeq;
+        lastTs = persistedLastTs;
+      }
+      if (msgs == 0) {
+        setEmpty();
+      }
+      return null;
+    });
+    markCommitted();
+  }
+
+  private void setEmpty() {
+    firstSeq = lastSeq + 1;
+    firstTs = 0;
+    firstAge = Long.MIN_VALUE;
+  }
+
+  /** The current numbers become the ones {@link #revert} goes back to. */
+  void markCommitted() {
+    committed = new long[] {msgs, bytes, firstSeq, firstTs, firstAge, lastSeq, lastTs, nextSubjectId};
+    undo.clear();
+  }
+
+  /** Goes back to the numbers of the last commit (the transaction was rolled back). */
+  void revert() {
+    long[] c = committed;
+    msgs = c[0];
+    bytes = c[1];
+    firstSeq = c[2];
+    firstTs = c[3];
+    firstAge = c[4];
+    lastSeq = c[5];
+    lastTs = c[6];
+    nextSubjectId = c[7];
+    for (Map.Entry<String, SubjectInfo> e : undo.entrySet()) {
+      SubjectInfo now = subjects.remove(e.getKey());
+      if (now != null) {
+        byId.remove(now.id);
+      }
+      SubjectInfo before = e.getValue();
+      if (before != null) {
+        subjects.put(before.subject, before);
+        byId.put(before.id, before);
+      }
+    }
+    undo.clear();
+  }
+
+  void close() {
+    closed = true;
+  }
+
+  void reopen() {
+    closed = false;
+  }
+
+  boolean isClosed() {
+    return closed;
+  }
+
+  private void checkOpen() throws StoreException {
+    if (closed) {
+      throw new StoreException(Kind.CLOSED, "stream " + name + " is closed");
+    }
+  }
+
+  private void touch(String subject) {
+    if (!undo.containsKey(subject)) {
+      SubjectInfo si = subjects.get(subject);
+      undo.put(subject, si == null ? null : si.copy());
+    }
+  }
+
+  // ---- state ----
+
+  @Override
+  public StreamState state() {
+    if (msgs == 0) {
+      // Like nats-server, the time of the last message stored is kept after it went (0 if none ever).
+      return new StreamState(0, 0, firstSeq, 0, lastSeq, lastTs, 0, 0);
+    }
+    return new StreamState(msgs, bytes, firstSeq, firstTs, lastSeq, lastTs, subjects.size(),
+        lastSeq - firstSeq + 1 - msgs);
+  }
+
+  // ---- append ----
+
+  @Override
+  public long append(String subject, byte[] headers, byte[] data, long timestampNanos, long ageNanos, String msgId)
+      throws StoreException {
+    checkOpen();
+    long size = StoredMessage.sizeOf(subject, headers, data);
+    space.reserve(size);
+    long seq = lastSeq + 1;
+    SubjectInfo known = subjects.get(subject);
+    long sid = known != null ? known.id : nextSubjectId;
+    db.write("append to " + name, c -> {
+      if (known == null) {
+        PreparedStatement ps = db.prepare(Sql.insertSubject(id));
+        ps.setLong(1, sid);
+        ps.setBytes(2, subject.getBytes(ISO_8859_1));
+        ps.executeUpdate();
+      }
+      PreparedStatement ps = db.prepare(Sql.insertMsg(id));
+      ps.setLong(1, seq);
+      ps.setLong(2, sid);
+      ps.setLong(3, timestampNanos);
+      ps.setLong(4, ageNanos);
+      if (msgId == null) {
+        ps.setNull(5, Types.VARCHAR);
+      } else {
+        ps.setString(5, msgId);
+      }
+      if (headers == null) {
+        ps.setNull(6, Types.BLOB);
+      } else {
+        ps.setBytes(6, headers);
+      }
+      ps.setBytes(7, data);
+      ps.executeUpdate();
+      return null;
+    });
+    touch(subject);
+    SubjectInfo si = known;
+    if (si == null) {
+      si = new SubjectInfo(subject, sid);
+      si.first = seq;
+      subjects.put(subject, si);
+      byId.put(sid, si);
+      nextSubjectId++;
+    }
+    si.count++;
+    si.last = seq;
+    if (msgs == 0) {
+      firstSeq = seq;
+      firstTs = timestampNanos;
+      firstAge = ageNanos;
+    }
+    msgs++;
+    bytes += size;
+    lastSeq = seq;
+    lastTs = timestampNanos;
+    return seq;
+  }
+
+  // ---- reads ----
+
+  private StoredMessage row(ResultSet rs) throws SQLException {
+    long seq = rs.getLong(1);
+    SubjectInfo si = byId.get(rs.getLong(2));
+    if (si == null) {
+      throw new SQLException("message " + seq + " of stream " + name + " has an unknown subject", "", 11);
+    }
+    byte[] data = rs.getBytes(5);
+    return new StoredMessage(seq, si.subject, rs.getBytes(4), data == null ? new byte[0] : data, rs.getLong(3));
+  }
+
+  private StoredMessage loadRow(long seq) throws SQLException {
+    PreparedStatement ps = db.prepare(Sql.loadBySeq(id));
+    ps.setLong(1, seq);
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? row(rs) : null;
+    }
+  }
+
+  @Override
+  public StoredMessage load(long seq) throws StoreException {
+    checkOpen();
+    if (seq < firstSeq || seq > lastSeq) {
+      return null;
+    }
+    return db.read("load from " + name, c -> loadRow(seq));
+  }
+
+  private static boolean all(String filter) {
+    return filter == null || filter.equals(">");
+  }
+
+  /** The subjects matching a wildcard filter that have messages at or after {@code fromSeq}. */
+  private List<SubjectInfo> matching(String filter, long fromSeq) {
+    List<SubjectInfo> out = new ArrayList<>();
+    for (SubjectInfo si : subjects.values()) {
+      if (si.last >= fromSeq && Subjects.matches(filter, si.subject)) {
+        out.add(si);
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public StoredMessage loadNext(String filter, long fromSeq) throws StoreException {
+    checkOpen();
+    List<StoredMessage> one = read(filter, fromSeq, 1, 0);
+    return one.isEmpty() ? null : one.get(0);
+  }
+
+  @Override
+  public List<StoredMessage> loadBatch(String filter, long fromSeq, int max, long maxBytes) throws StoreException {
+    checkOpen();
+    return read(filter, fromSeq, max, maxBytes);
+  }
+
+  /** Collects messages in sequence order, honouring max and maxBytes (the first always fits). */
+  private static final class Batch {
+    final List<StoredMessage> out = new ArrayList<>();
+    final int max;
+    final long maxBytes;
+    long total;
+
+    Batch(int max, long maxBytes) {
+      this.max = max;
+      this.maxBytes = maxBytes;
+    }
+
+    /** Adds m if it fits; returns whether more may follow. */
+    boolean offer(StoredMessage m) {
+      if (maxBytes > 0 && !out.isEmpty() && total + m.size() > maxBytes) {
+        return false;
+      }
+      out.add(m);
+      total += m.size();
+      return out.size() < max;
+    }
+  }
+
+  private List<StoredMessage> read(String filter, long fromSeq, int max, long maxBytes) throws StoreException {
+    Batch batch = new Batch(max, maxBytes);
+    long from = Math.max(fromSeq, firstSeq);
+    if (max <= 0 || msgs == 0 || from > lastSeq) {
+      return batch.out;
+    }
+    if (all(filter)) {
+      return db.read("read " + name, c -> readRange(Sql.loadFrom(id), -1, from, max, batch));
+    }
+    if (!Subjects.hasWildcard(filter)) {
+      SubjectInfo si = subjects.get(filter);
+      if (si == null || si.last < from) {
+        return batch.out;
+      }
+      return db.read("read " + name, c -> readRange(Sql.loadSubjectFrom(id), si.id, from, max, batch));
+    }
+    List<SubjectInfo> match = matching(filter, from);
+    if (match.isEmpty()) {
+      return batch.out;
+    }
+    if (match.size() == subjects.size()) {
+      return db.read("read " + name, c -> readRange(Sql.loadFrom(id), -1, from, max, batch));
+    }
+    long matched = 0;
+    for (SubjectInfo si : match) {
+      matched += si.count;
+    }
+    if (match.size() <= MERGE_SUBJECTS_MAX || matched * 8 < msgs) {
+      return db.read("read " + name, c -> readMerged(match, from, batch));
+    }
+    return db.read("read " + name, c -> readScan(match, from, batch));
+  }
+
+  private List<StoredMessage> readRange(String sql, long sid, long from, int max, Batch batch) throws SQLException {
+    PreparedStatement ps = db.prepare(sql);
+    int i = 1;
+    if (sid >= 0) {
+      ps.setLong(i++, sid);
+    }
+    ps.setLong(i++, from);
+    ps.setLong(i, max);
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next() && batch.offer(row(rs))) {
+        // keep going
+      }
+    }
+    return batch.out;
+  }
+
+  /** The first sequence at or after {@code from} of one subject, via the index; 0 if none. */
+  private long subjectNext(SubjectInfo si, long from) throws SQLException {
+    if (from <= si.first) {
+      return si.first;
+    }
+    if (from > si.last) {
+      return 0;
+    }
+    PreparedStatement ps = db.prepare(Sql.subjectNextSeq(id));
+    ps.setLong(1, si.id);
+    ps.setLong(2, from);
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? rs.getLong(1) : 0;
+    }
+  }
+
+  /** Few matching subjects: merge their index runs. */
+  private List<StoredMessage> readMerged(List<SubjectInfo> match, long from, Batch batch) throws SQLException {
+    PriorityQueue<long[]> heads = new PriorityQueue<>((a, b) -> Long.compare(a[0], b[0]));
+    for (int i = 0; i < match.size(); i++) {
+      long seq = subjectNext(match.get(i), from);
+      if (seq > 0) {
+        heads.add(new long[] {seq, i});
+      }
+    }
+    while (!heads.isEmpty()) {
+      long[] h = heads.poll();
+      StoredMessage m = loadRow(h[0]);
+      if (m != null && !batch.offer(m)) {
+        break;
+      }
+      long next = subjectNext(match.get((int) h[1]), h[0] + 1);
+      if (next > 0) {
+        heads.add(new long[] {next, h[1]});
+      }
+    }
+    return batch.out;
+  }
+
+  /** Many matching subjects holding much of the stream: walk the sequences and pick theirs. */
+  private List<StoredMessage> readScan(List<SubjectInfo> match, long from, Batch batch) throws SQLException {
+    Set<Long> ids = new HashSet<>();
+    for (SubjectInfo si : match) {
+      ids.add(si.id);
+    }
+    PreparedStatement ps = db.prepare(Sql.seqsFrom(id));
+    ps.setLong(1, from);
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        if (ids.contains(rs.getLong(2))) {
+          StoredMessage m = loadRow(rs.getLong(1));
+          if (m != null && !batch.offer(m)) {
+            break;
+          }
+        }
+      }
+    }
+    return batch.out;
+  }
+
+  @Override
+  public StoredMessage loadLast(String filter) throws StoreException {
+    checkOpen();
+    if (msgs == 0) {
+      return null;
+    }
+    long best = 0;
+    if (all(filter)) {
+      return db.read("load last of " + name, c -> {
+        try (ResultSet rs = db.prepare(Sql.lastSeqTs(id)).executeQuery()) {
+          return rs.next() ? loadRow(rs.getLong(1)) : null;
+        }
+      });
+    }
+    if (!Subjects.hasWildcard(filter)) {
+      SubjectInfo si = subjects.get(filter);
+      best = si == null ? 0 : si.last;
+    } else {
+      for (SubjectInfo si : subjects.values()) {
+        if (si.last > best && Subjects.matches(filter, si.subject)) {
+          best = si.last;
+        }
+      }
+    }
+    return best == 0 ? null : load(best);
+  }
+
+  @Override
+  public long seqAtOrAfterTime(long timestampNanos) throws StoreException {
+    checkOpen();
+    if (msgs == 0) {
+      return lastSeq + 1;
+    }
+    if (timestampNanos <= firstTs) {
+      return firstSeq;
+    }
+    // Binary search over "first message at or after x", assuming timestamps grow with sequences.
+    return db.read("find time in " + name, c -> {
+      long lo = firstSeq;
+      long hi = lastSeq + 1;
+      while (lo < hi) {
+        long mid = (lo + hi) >>> 1;
+        long[] r = firstAtOrAfter(mid);
+        if (r == null || r[1] >= timestampNanos) {
+          hi = mid;
+        } else {
+          lo = mid + 1;
+        }
+      }
+      long[] r = firstAtOrAfter(lo);
+      return r == null ? lastSeq + 1 : r[0];
+    });
+  }
+
+  /** {seq, ts, age} of the first message at or after seq, or null. */
+  private long[] firstAtOrAfter(long seq) throws SQLException {
+    PreparedStatement ps = db.prepare(Sql.firstSeqTs(id));
+    ps.setLong(1, seq);
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)} : null;
+    }
+  }
+
+  @Override
+  public SubjectState subjectState(String subject) throws StoreException {
+    checkOpen();
+    SubjectInfo si = subjects.get(subject);
+    return si == null ? SubjectState.EMPTY : new SubjectState(si.count, si.first, si.last);
+  }
+
+  @Override
+  public Map<String, Long> subjectCounts(String filter) {
+    Map<String, Long> out = new HashMap<>();
+    boolean all = all(filter);
+    for (SubjectInfo si : subjects.values()) {
+      if (all || Subjects.matches(filter, si.subject)) {
+        out.put(si.subject, si.count);
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public long[] lastSeqPerSubject(String filter) throws StoreException {
+    checkOpen();
+    boolean all = all(filter);
+    long[] out = new long[subjects.size()];
+    int n = 0;
+    for (SubjectInfo si : subjects.values()) {
+      if (all || Subjects.matches(filter, si.subject)) {
+        out[n++] = si.last;
+      }
+    }
+    out = Arrays.copyOf(out, n);
+    Arrays.sort(out);
+    return out;
+  }
+
+  @Override
+  public long countMatching(String filter, long fromSeq) throws StoreException {
+    checkOpen();
+    if (msgs == 0 || fromSeq > lastSeq) {
+      return 0;
+    }
+    if (all(filter)) {
+      if (fromSeq <= firstSeq) {
+        return msgs;
+      }
+      return db.read("count " + name, c -> {
+        PreparedStatement ps = db.prepare(Sql.countFrom(id));
+        ps.setLong(1, fromSeq);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? rs.getLong(1) : 0L;
+        }
+      });
+    }
+    if (!Subjects.hasWildcard(filter)) {
+      SubjectInfo si = subjects.get(filter);
+      return si == null ? 0 : db.read("count " + name, c -> subjectCount(si, fromSeq));
+    }
+    List<SubjectInfo> match = matching(filter, fromSeq);
+    return db.read("count " + name, c -> {
+      long n = 0;
+      for (SubjectInfo si : match) {
+        n += subjectCount(si, fromSeq);
+      }
+      return n;
+    });
+  }
+
+  private long subjectCount(SubjectInfo si, long fromSeq) throws SQLException {
+    if (fromSeq <= si.first) {
+      return si.count;
+    }
+    if (fromSeq > si.last) {
+      return 0;
+    }
+    PreparedStatement ps = db.prepare(Sql.countSubjectFrom(id));
+    ps.setLong(1, si.id);
+    ps.setLong(2, fromSeq);
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? rs.getLong(1) : 0;
+    }
+  }
+
+  // ---- removal ----
+
+  /**
+   * Removes the rows matching {@code where} (with {@code params} bound in order) and updates the
+   * numbers. Returns how many went.
+   */
+  private long removeWhere(String op, String where, long... params) throws StoreException {
+    return db.write(op + " in " + name, c -> {
+      Removal r = new Removal();
+      PreparedStatement sel = db.prepare(Sql.victims(id, where));
+      bind(sel, params);
+      try (ResultSet rs = sel.executeQuery()) {
+        while (rs.next()) {
+          r.add(rs.getLong(1), rs.getLong(2), rs.getLong(3));
+        }
+      }
+      return deleteAndApply(r, where, params);
+    });
+  }
+
+  /** Rows about to go, summed per subject. */
+  private static final class Removal {
+    final HashMap<Long, long[]> perSubject = new HashMap<>();
+    long n;
+    long min = Long.MAX_VALUE;
+    long max = Long.MIN_VALUE;
+
+    void add(long seq, long subjectId, long storedBytes) {
+      long[] acc = perSubject.computeIfAbsent(subjectId, k -> new long[2]);
+      acc[0]++;
+      acc[1] += storedBytes;
+      n++;
+      min = Math.min(min, seq);
+      max = Math.max(max, seq);
+    }
+  }
+
+  /** Deletes the rows matching {@code where}, which are exactly those summed in {@code r}. */
+  private long deleteAndApply(Removal r, String where, long... params) throws SQLException {
+    if (r.n == 0) {
+      return 0L;
+    }
+    PreparedStatement del = db.prepare(Sql.deleteWhere(id, where));
+    bind(del, params);
+    del.executeUpdate();
+    applyRemoval(r.perSubject, r.n, r.min, r.max);
+    return r.n;
+  }
+
+  private static void bind(PreparedStatement ps, long[] params) throws SQLException {
+    for (int i = 0; i < params.length; i++) {
+      ps.setLong(i + 1, params[i]);
+    }
+  }
+
+  /** Updates the numbers after rows went; min and max are the lowest and highest removed seq. */
+  private void applyRemoval(Map<Long, long[]> perSubject, long n, long min, long max) throws SQLException {
+    for (Map.Entry<Long, long[]> e : perSubject.entrySet()) {
+      SubjectInfo si = byId.get(e.getKey());
+      if (si == null) {
+        throw new SQLException("stream " + name + " has a message with an unknown subject id " + e.getKey(), "", 11);
+      }
+      touch(si.subject);
+      long cnt = e.getValue()[0];
+      si.count -= cnt;
+      bytes -= cnt * si.overhead() + e.getValue()[1];
+      if (si.count <= 0) {
+        subjects.remove(si.subject);
+        byId.remove(si.id);
+        PreparedStatement ps = db.prepare(Sql.deleteSubject(id));
+        ps.setLong(1, si.id);
+        ps.executeUpdate();
+        continue;
+      }
+      if (si.first >= min && si.first <= max) {
+        si.first = queryLong(Sql.subjectNextSeq(id), si.id, si.first);
+      }
+      if (si.last >= min && si.last <= max) {
+        si.last = queryLong(Sql.subjectPrevSeq(id), si.id, si.last);
+      }
+    }
+    msgs -= n;
+    if (msgs == 0) {
+      setEmpty();
+    } else if (min <= firstSeq) {
+      long[] r = firstAtOrAfter(firstSeq);
+      firstSeq = r[0];
+      firstTs = r[1];
+      firstAge = r[2];
+    }
+    if (max == lastSeq) {
+      // The tail went: remember lastSeq so it is never reused, even after a restart.
+      PreparedStatement ps = db.prepare(Sql.STREAM_SET_TAIL);
+      ps.setLong(1, lastSeq);
+      ps.setLong(2, lastTs);
+      ps.setLong(3, id);
+      ps.executeUpdate();
+    }
+  }
+
+  private long queryLong(String sql, long a, long b) throws SQLException {
+    PreparedStatement ps = db.prepare(sql);
+    ps.setLong(1, a);
+    ps.setLong(2, b);
+    try (ResultSet rs = ps.executeQuery()) {
+      if (!rs.next()) {
+        throw new SQLException("stream " + name + ": per-subject index out of step with the table", "", 11);
+      }
+      return rs.getLong(1);
+    }
+  }
+
+  @Override
+  public boolean remove(long seq) throws StoreException {
+    checkOpen();
+    if (msgs == 0 || seq < firstSeq || seq > lastSeq) {
+      return false;
+    }
+    return removeWhere("remove", "seq = ?", seq) > 0;
+  }
+
+  @Override
+  public long purge(String filter, long beforeSeq, long keep) throws StoreException {
+    checkOpen();
+    if (msgs == 0) {
+      return 0;
+    }
+    String where;
+    long[] params;
+    if (all(filter) || (Subjects.hasWildcard(filter) && matching(filter, 0).size() == subjects.size())) {
+      if (beforeSeq <= 0 && keep <= 0) {
+        return purgeAll();
+      }
+      where = "1";
+      params = new long[0];
+    } else if (!Subjects.hasWildcard(filter)) {
+      SubjectInfo si = subjects.get(filter);
+      if (si == null) {
+        return 0;
+      }
+      where = "subj_id = ?";
+      params = new long[] {si.id};
+    } else {
+      List<SubjectInfo> match = matching(filter, 0);
+      if (match.isEmpty()) {
+        return 0;
+      }
+      StringBuilder in = new StringBuilder("subj_id IN (");
+      for (int i = 0; i < match.size(); i++) {
+        in.append(i == 0 ? "" : ",").append(match.get(i).id);
+      }
+      where = in.append(')').toString();
+      params = new long[0];
+    }
+    if (beforeSeq > 0) {
+      where = where + " AND seq < ?";
+      params = append(params, beforeSeq);
+    }
+    if (keep > 0) {
+      String w = where;
+      long[] p = params;
+      long cutoff = db.read("purge " + name, c -> {
+        PreparedStatement ps = db.prepare(Sql.nthNewest(id, w));
+        bind(ps, append(p, keep - 1));
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? rs.getLong(1) : 0L;
+        }
+      });
+      if (cutoff == 0) {
+        return 0;
+      }
+      where = where + " AND seq < ?";
+      params = append(params, cutoff);
+    }
+    return removeWhere("purge", where, params);
+  }
+
+  private static long[] append(long[] a, long v) {
+    long[] out = Arrays.copyOf(a, a.length + 1);
+    out[a.length] = v;
+    return out;
+  }
+
+  private long purgeAll() throws StoreException {
+    long n = msgs;
+    db.write("purge " + name, c -> {
+      db.execute(Sql.deleteAll(id));
+      db.execute(Sql.deleteAllSubjects(id));
+      PreparedStatement ps = db.prepare(Sql.STREAM_SET_TAIL);
+      ps.setLong(1, lastSeq);
+      ps.setLong(2, lastTs);
+      ps.setLong(3, id);
+      ps.executeUpdate();
+      return null;
+    });
+    for (String subject : new ArrayList<>(subjects.keySet())) {
+      touch(subject);
+    }
+    subjects.clear();
+    byId.clear();
+    msgs = 0;
+    bytes = 0;
+    setEmpty();
+    return n;
+  }
+
+  @Override
+  public long trim(long maxMsgs, long maxBytes, long minAgeNanos) throws StoreException {
+    checkOpen();
+    boolean overMsgs = maxMsgs >= 0 && msgs > maxMsgs;
+    boolean overBytes = maxBytes >= 0 && bytes > maxBytes;
+    boolean tooOld = minAgeNanos != Long.MIN_VALUE && msgs > 0 && firstAge < minAgeNanos;
+    if (msgs == 0 || !(overMsgs || overBytes || tooOld)) {
+      return 0;
+    }
+    // Walk from the oldest while a limit is exceeded; ages grow with sequences (AgeClock is monotonic).
+    return db.write("trim " + name, c -> {
+      Removal r = new Removal();
+      long n = msgs;
+      long b = bytes;
+      try (ResultSet rs = db.prepare(Sql.trimScan(id)).executeQuery()) {
+        while (rs.next()) {
+          boolean over = (maxMsgs >= 0 && n > maxMsgs) || (maxBytes >= 0 && b > maxBytes)
+              || (minAgeNanos != Long.MIN_VALUE && rs.getLong(4) < minAgeNanos);
+          if (!over) {
+            break;
+          }
+          SubjectInfo si = byId.get(rs.getLong(2));
+          r.add(rs.getLong(1), rs.getLong(2), rs.getLong(3));
+          n--;
+          b -= (si == null ? StoredMessage.OVERHEAD : si.overhead()) + rs.getLong(3);
+        }
+      }
+      return deleteAndApply(r, "seq <= ?", r.max);
+    });
+  }
+
+  @Override
+  public long trimSubject(String subject, long max) throws StoreException {
+    checkOpen();
+    SubjectInfo si = subjects.get(subject);
+    long keep = Math.max(0, max);
+    if (si == null || si.count <= keep) {
+      return 0;
+    }
+    if (keep == 0) {
+      return removeWhere("trim subject", "subj_id = ?", si.id);
+    }
+    if (si.count == keep + 1) {
+      return removeWhere("trim subject", "seq = ?", si.first);
+    }
+    long cutoff = db.read("trim subject in " + name, c -> {
+      PreparedStatement ps = db.prepare(Sql.nthNewest(id, "subj_id = ?"));
+      ps.setLong(1, si.id);
+      ps.setLong(2, keep - 1);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : 0L;
+      }
+    });
+    return cutoff == 0 ? 0 : removeWhere("trim subject", "subj_id = ? AND seq < ?", si.id, cutoff);
+  }
+
+  // ---- ids, ages, gaps ----
+
+  @Override
+  public Map<String, Long> msgIdsSince(long ageNanos) throws StoreException {
+    checkOpen();
+    return db.read("msg ids of " + name, c -> {
+      List<Object[]> found = new ArrayList<>();
+      try (ResultSet rs = db.prepare(Sql.idsNewestFirst(id)).executeQuery()) {
+        while (rs.next()) {
+          if (rs.getLong(2) < ageNanos) {
+            break;
+          }
+          String msgId = rs.getString(3);
+          if (msgId != null) {
+            found.add(new Object[] {msgId, rs.getLong(1)});
+          }
+        }
+      }
+      Map<String, Long> out = new LinkedHashMap<>();
+      for (int i = found.size() - 1; i >= 0; i--) {
+        out.put((String) found.get(i)[0], (Long) found.get(i)[1]);
+      }
+      return out;
+    });
+  }
+
+  @Override
+  public long ageOf(long seq) throws StoreException {
+    checkOpen();
+    if (msgs == 0 || seq < firstSeq || seq > lastSeq) {
+      return Long.MIN_VALUE;
+    }
+    return db.read("age in " + name, c -> {
+      PreparedStatement ps = db.prepare(Sql.ageOf(id));
+      ps.setLong(1, seq);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : Long.MIN_VALUE;
+      }
+    });
+  }
+
+  @Override
+  public List<Long> deletedSeqs(int limit) throws StoreException {
+    checkOpen();
+    List<Long> out = new ArrayList<>();
+    if (msgs == 0 || lastSeq - firstSeq + 1 == msgs || limit <= 0) {
+      return out;
+    }
+    return db.read("gaps of " + name, c -> {
+      long expect = firstSeq;
+      try (ResultSet rs = db.prepare(Sql.allSeqs(id)).executeQuery()) {
+        while (rs.next() && out.size() < limit) {
+          long seq = rs.getLong(1);
+          for (; expect < seq && out.size() < limit; expect++) {
+            out.add(expect);
+          }
+          expect = seq + 1;
+        }
+      }
+      for (; expect <= lastSeq && out.size() < limit; expect++) {
+        out.add(expect);
+      }
+      return out;
+    });
+  }
+}

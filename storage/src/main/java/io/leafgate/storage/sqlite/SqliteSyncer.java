@@ -1,0 +1,308 @@
+package io.leafgate.storage.sqlite;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.tinylog.Logger;
+
+/**
+ * The store's sync thread, {@code leafgate-store-sync}: makes commits durable and keeps the WAL
+ * small, so the engine thread never waits for the disk.
+ *
+ * <p>With {@code sync: always}, it fsyncs the WAL file (the engine's COMMIT only wrote it, as
+ * {@code synchronous=NORMAL} does in WAL mode) and then runs every {@code onDurable} that was queued
+ * before that fsync began: one fsync serves every commit that arrived while the previous one ran
+ * (group commit). With {@code sync: interval}, callbacks run as soon as they are queued and the WAL is
+ * fsynced every interval.
+ *
+ * <p>It also checkpoints, on its own connection, so the WAL file size is the amount not yet copied
+ * into the database: once the WAL passes {@link #CHECKPOINT_WAL_BYTES}, a {@code PASSIVE} checkpoint
+ * copies the bulk without any lock the engine needs, then a {@code TRUNCATE} copies the rest and
+ * empties the file if the engine is between transactions at that moment (with a zero busy timeout it
+ * otherwise degrades to passive at once). The same pair runs when the store is idle: after
+ * {@link #IDLE_NANOS} without a commit if the WAL holds at least {@link #IDLE_MIN_WAL_BYTES}, after
+ * {@link #LONG_IDLE_NANOS} whatever it holds. Checkpointing is deliberately rare: each one writes the
+ * hot pages (tail, index leaves, page 1) into the database again and costs two fsyncs, and a truncated
+ * WAL must grow again (file-system metadata writes); a gateway that stores one message every few
+ * seconds must not checkpoint after each. A WAL only shrinks once a checkpoint catches up with the writer, so if the
+ * engine writes without pause and the WAL passes {@link #ENGINE_CHECKPOINT_WAL_BYTES}, the engine is
+ * asked ({@link #takeEngineCheckpointRequest}) to truncate it itself after its next commit: a short
+ * pause, since the bulk was already copied here.
+ */
+final class SqliteSyncer implements AutoCloseable {
+  static final String THREAD_NAME = "leafgate-store-sync";
+  static final long CHECKPOINT_WAL_BYTES = 4L << 20;
+  static final long ENGINE_CHECKPOINT_WAL_BYTES = 16L << 20;
+  static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(10);
+  static final long IDLE_MIN_WAL_BYTES = 256L << 10;
+  static final long LONG_IDLE_NANOS = TimeUnit.MINUTES.toNanos(10);
+  private static final long TICK_MILLIS = 500;
+
+  private final Path dbFile;
+  private final Path walFile;
+  private final boolean always;
+  private final long intervalNanos;
+  private final BooleanSupplier engineInTransaction;
+  private final Thread thread;
+
+  private final Object lock = new Object();
+  private ArrayList<Runnable> queued = new ArrayList<>();
+  private long writeCommits; // commits that wrote something, guarded by lock
+  private long lastCommitNanos = System.nanoTime(); // guarded by lock
+  private boolean stopping; // guarded by lock
+
+  // Sync thread only.
+  private long syncedCommits;
+  private long lastFsyncNanos = System.nanoTime();
+  private FileChannel wal;
+  private Connection checkpointConn;
+  private boolean truncatedSinceCommit = true;
+  /** WAL size right after our last checkpoint: what is above it has not been copied yet. */
+  private long checkpointedWalBytes;
+  private long lastCheckpointWarn;
+  private volatile String problem;
+  private volatile long fsyncs;
+  private volatile long checkpoints;
+  private volatile long rounds;
+  private volatile boolean engineCheckpointWanted;
+  /** Idle thresholds (tests shorten them). */
+  volatile long idleNanos = IDLE_NANOS;
+  volatile long idleMinWalBytes = IDLE_MIN_WAL_BYTES;
+  volatile long longIdleNanos = LONG_IDLE_NANOS;
+
+  SqliteSyncer(Path dbFile, Path walFile, boolean always, long intervalNanos, BooleanSupplier engineInTransaction) {
+    this.dbFile = dbFile;
+    this.walFile = walFile;
+    this.always = always;
+    this.intervalNanos = intervalNanos;
+    this.engineInTransaction = engineInTransaction;
+    this.thread = new Thread(this::run, THREAD_NAME);
+    this.thread.setDaemon(true);
+    this.thread.start();
+  }
+
+  /**
+   * Called on the engine thread after a COMMIT: queues {@code onDurable} (may be null) behind the
+   * next fsync, or runs it at once with {@code sync: interval}.
+   *
+   * @param wrote whether the commit wrote anything (an empty group needs no fsync of its own)
+   */
+  void committed(Runnable onDurable, boolean wrote) {
+    synchronized (lock) {
+      if (wrote) {
+        writeCommits++;
+        lastCommitNanos = System.nanoTime();
+      }
+      if (onDurable != null) {
+        queued.add(onDurable);
+      }
+      lock.notifyAll();
+    }
+  }
+
+  /** A sticky failure (a failed fsync: what the kernel dropped cannot be trusted again), or null. */
+  String problem() {
+    return problem;
+  }
+
+  /** Whether the engine should truncate the WAL after its commit (the WAL outgrew the checkpoints); resets. */
+  boolean takeEngineCheckpointRequest() {
+    if (engineCheckpointWanted) {
+      engineCheckpointWanted = false;
+      return true;
+    }
+    return false;
+  }
+
+  /** How many checkpoints ran (for tests and metrics). */
+  long checkpointCount() {
+    return checkpoints;
+  }
+
+  /** How many times the loop went round (tests wait for rounds instead of sleeping). */
+  long roundCount() {
+    return rounds;
+  }
+
+  /** How many times the WAL was fsynced (for tests and metrics). */
+  long fsyncCount() {
+    return fsyncs;
+  }
+
+  private void run() {
+    try {
+      loop();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      SqliteDatabase.closeQuietly(wal);
+      SqliteDatabase.closeQuietly(checkpointConn);
+    }
+  }
+
+  private void loop() throws InterruptedException {
+    while (true) {
+      List<Runnable> batch;
+      long commits;
+      boolean stop;
+      long sinceCommit;
+      synchronized (lock) {
+        if (queued.isEmpty() && !stopping) {
+          lock.wait(TICK_MILLIS);
+        }
+        batch = queued;
+        queued = new ArrayList<>();
+        commits = writeCommits;
+        stop = stopping;
+        sinceCommit = System.nanoTime() - lastCommitNanos;
+      }
+      boolean unsynced = commits > syncedCommits;
+      if (unsynced) {
+        truncatedSinceCommit = false;
+      }
+      boolean durable = true;
+      if (always) {
+        if (unsynced && (!batch.isEmpty() || stop || System.nanoTime() - lastFsyncNanos >= intervalNanos)) {
+          durable = fsync(commits);
+        }
+      } else if (unsynced && (stop || System.nanoTime() - lastFsyncNanos >= intervalNanos)) {
+        fsync(commits);
+      }
+      if (!always || (durable && problem == null)) {
+        runAll(batch);
+      } else if (!batch.isEmpty()) {
+        Logger.error("{} commit acknowledgements withheld: the store could not make them durable ({}).",
+            batch.size(), problem);
+      }
+      if (stop) {
+        return;
+      }
+      checkpointIfDue(sinceCommit);
+      rounds++;
+    }
+  }
+
+  private static void runAll(List<Runnable> batch) {
+    for (Runnable r : batch) {
+      try {
+        r.run();
+      } catch (RuntimeException e) {
+        Logger.error(e, "An onDurable callback failed.");
+      }
+    }
+  }
+
+  /** Fsyncs the WAL; returns whether the commits up to {@code commits} are durable. */
+  private boolean fsync(long commits) {
+    try {
+      FileChannel ch = walChannel();
+      if (ch != null) {
+        ch.force(false);
+      }
+      syncedCommits = commits;
+      lastFsyncNanos = System.nanoTime();
+      fsyncs++;
+      return true;
+    } catch (IOException e) {
+      if (problem == null) {
+        problem = "fsync of " + walFile + " failed: " + e.getMessage();
+        Logger.error("Fsync of {} failed; commits are no longer acknowledged: {}", walFile, e.getMessage());
+      }
+      return false;
+    }
+  }
+
+  private FileChannel walChannel() throws IOException {
+    if (wal == null) {
+      try {
+        wal = FileChannel.open(walFile, StandardOpenOption.READ);
+      } catch (NoSuchFileException e) {
+        return null; // nothing was ever written to it
+      }
+      // The WAL may be new: its directory entry must be durable too.
+      SqliteDatabase.fsyncDirectory(walFile.getParent());
+    }
+    return wal;
+  }
+
+  private void checkpointIfDue(long sinceCommit) {
+    long walBytes = SqliteDatabase.sizeOrZero(walFile);
+    try {
+      if (walBytes < checkpointedWalBytes) {
+        checkpointedWalBytes = 0; // truncated by the engine
+      }
+      // Only every CHECKPOINT_WAL_BYTES of new frames: each checkpoint copies the hot pages again and
+      // fsyncs the database, so checkpointing after every commit would multiply flash writes.
+      if (walBytes - checkpointedWalBytes > CHECKPOINT_WAL_BYTES) {
+        checkpoint("PASSIVE");
+        boolean truncated = checkpoint("TRUNCATE");
+        checkpointedWalBytes = truncated ? 0 : walBytes;
+        if (!truncated && walBytes > ENGINE_CHECKPOINT_WAL_BYTES) {
+          engineCheckpointWanted = true;
+        }
+      } else if (walBytes > 0 && !truncatedSinceCommit && !engineInTransaction.getAsBoolean()
+          && ((sinceCommit > idleNanos && walBytes >= idleMinWalBytes) || sinceCommit > longIdleNanos)) {
+        if (checkpoint("PASSIVE") && checkpoint("TRUNCATE")) {
+          truncatedSinceCommit = true;
+          checkpointedWalBytes = 0;
+        }
+      }
+    } catch (SQLException e) {
+      long now = System.nanoTime();
+      if (now - lastCheckpointWarn > TimeUnit.MINUTES.toNanos(1)) {
+        lastCheckpointWarn = now;
+        Logger.warn("Checkpoint of {} failed (will retry): {}", dbFile, e.getMessage());
+      }
+      SqliteDatabase.closeQuietly(checkpointConn);
+      checkpointConn = null;
+    }
+  }
+
+  /** Runs one checkpoint; returns whether it completed (copied the whole WAL). */
+  private boolean checkpoint(String mode) throws SQLException {
+    if (checkpointConn == null) {
+      checkpointConn = SqliteDatabase.connect(dbFile);
+      try (Statement st = checkpointConn.createStatement()) {
+        st.execute("PRAGMA busy_timeout = 0"); // never wait for the engine: try again later
+        st.execute("PRAGMA synchronous = NORMAL"); // checkpoints fsync the WAL and the database
+        st.execute("PRAGMA wal_autocheckpoint = 0");
+      }
+    }
+    checkpoints++;
+    try (Statement st = checkpointConn.createStatement();
+        ResultSet rs = st.executeQuery("PRAGMA wal_checkpoint(" + mode + ")")) {
+      if (!rs.next()) {
+        return false;
+      }
+      int busy = rs.getInt(1);
+      int log = rs.getInt(2);
+      int done = rs.getInt(3);
+      return busy == 0 && log == done;
+    }
+  }
+
+  /** Runs the last fsync and callbacks, then stops the thread. */
+  @Override
+  public void close() {
+    synchronized (lock) {
+      stopping = true;
+      lock.notifyAll();
+    }
+    try {
+      thread.join(TimeUnit.SECONDS.toMillis(30));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,301 @@
+package io.leafgate.storage.sqlite;
+
+import static java.nio.charset.StandardCharsets.ISO_8859_1;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.leafgate.storage.api.StoreException;
+import io.leafgate.storage.api.StreamRecord;
+import io.leafgate.storage.api.StreamStore;
+import io.leafgate.storage.sqlite.SqliteJetStreamStore.Options;
+import io.leafgate.storage.sqlite.SqliteJetStreamStore.Sync;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What the SQLite store does beyond the contract: settings, group commit, checkpoints, corruption, limits. */
+class SqliteJetStreamStoreTest {
+  @TempDir Path dir;
+
+  static StreamRecord record(String name) {
+    return new StreamRecord(name, "{}", 1, "ep", false);
+  }
+
+  private static String pragma(Connection c, String p) throws Exception {
+    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("PRAGMA " + p)) {
+      return rs.next() ? rs.getString(1) : null;
+    }
+  }
+
+  @Test
+  void theFileIsTunedOnceAndVersioned() throws Exception {
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      js.createStream(record("S")).append("a", null, new byte[] {1}, 1, 1, null);
+      js.commit(null);
+      assertEquals(dir.resolve("jetstream").resolve("leafgate.db"), js.file());
+      assertNotNull(System.getProperty("org.sqlite.tmpdir"), "the native library folder is set before loading");
+      try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + js.file())) {
+        assertEquals("wal", pragma(c, "journal_mode"));
+        assertEquals("2", pragma(c, "auto_vacuum"), "incremental auto_vacuum was set before the first table");
+        assertEquals(String.valueOf(Sql.APPLICATION_ID), pragma(c, "application_id"));
+        try (Statement st = c.createStatement();
+            ResultSet rs = st.executeQuery("SELECT value FROM meta WHERE key = 'schema_version'")) {
+          assertTrue(rs.next());
+          assertEquals(Sql.SCHEMA_VERSION, rs.getInt(1));
+        }
+      }
+    }
+  }
+
+  @Test
+  void onDurableRunsInOrderOnTheSyncThreadAndFsyncsAreShared() throws Exception {
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      StreamStore s = js.createStream(record("S"));
+      int commits = 300;
+      List<Integer> order = Collections.synchronizedList(new ArrayList<>());
+      List<String> threads = Collections.synchronizedList(new ArrayList<>());
+      CountDownLatch done = new CountDownLatch(commits);
+      long before = js.fsyncCount();
+      for (int i = 0; i < commits; i++) {
+        s.append("a", null, new byte[64], i, i, null);
+        int n = i;
+        js.commit(() -> {
+          order.add(n);
+          threads.add(Thread.currentThread().getName());
+          done.countDown();
+        });
+      }
+      assertTrue(done.await(30, TimeUnit.SECONDS));
+      for (int i = 0; i < commits; i++) {
+        assertEquals(i, order.get(i));
+      }
+      assertTrue(threads.stream().allMatch(SqliteSyncer.THREAD_NAME::equals), threads.get(0));
+      long fsyncs = js.fsyncCount() - before;
+      assertTrue(fsyncs >= 1 && fsyncs <= commits, "fsyncs: " + fsyncs);
+    }
+  }
+
+  @Test
+  void syncIntervalAcknowledgesAtOnceAndFsyncsLater() throws Exception {
+    Options o = new Options(Sync.INTERVAL, Duration.ofMillis(100), -1);
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, o)) {
+      StreamStore s = js.createStream(record("S"));
+      s.append("a", null, new byte[10], 1, 1, null);
+      CountDownLatch done = new CountDownLatch(1);
+      long before = js.fsyncCount();
+      js.commit(done::countDown);
+      assertTrue(done.await(10, TimeUnit.SECONDS));
+      Await.until(Duration.ofSeconds(10), () -> js.fsyncCount() > before ? null : "no background fsync yet");
+    }
+  }
+
+  @Test
+  void anIdleStoreTruncatesItsWalEvenAfterReads() throws Exception {
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      js.syncer().idleNanos = TimeUnit.MILLISECONDS.toNanos(300);
+      js.syncer().idleMinWalBytes = 64 << 10;
+      StreamStore s = js.createStream(record("S"));
+      for (int i = 0; i < 200; i++) {
+        s.append("a." + (i % 5), null, new byte[500], i, i, null);
+      }
+      js.commit(null);
+      // Reads on the engine connection must not pin a snapshot that blocks the checkpoint.
+      assertEquals(200, s.loadBatch("a.*", 0, 1000, 0).size());
+      assertNotNull(s.loadNext("a.3", 0));
+      assertEquals(38, s.countMatching("a.1", 10)); // seqs 12, 17, ..., 197
+      Path wal = js.file().resolveSibling("leafgate.db-wal");
+      assertTrue(Files.size(wal) > 0);
+      Await.until(Duration.ofSeconds(15), () -> SqliteDatabase.sizeOrZero(wal) == 0 ? null
+          : "WAL still " + SqliteDatabase.sizeOrZero(wal) + " bytes");
+      assertEquals(200, s.state().msgs());
+    }
+  }
+
+  @Test
+  void aQuietStoreDoesNotCheckpointAfterEachMessage() throws Exception {
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      js.syncer().idleNanos = TimeUnit.MILLISECONDS.toNanos(100);
+      StreamStore s = js.createStream(record("S"));
+      s.append("a", null, new byte[100], 1, 1, null);
+      CountDownLatch durable = new CountDownLatch(1);
+      js.commit(durable::countDown);
+      assertTrue(durable.await(10, TimeUnit.SECONDS));
+      Path wal = js.file().resolveSibling("leafgate.db-wal");
+      long walBytes = Files.size(wal);
+      // Idle past idleNanos (each round of the sync thread is at least one tick), with a small WAL: it
+      // stays as it is (no checkpoint per message).
+      js.syncer().idleMinWalBytes = walBytes + 1;
+      long checkpoints = js.syncer().checkpointCount();
+      long rounds = js.syncer().roundCount();
+      Await.until(Duration.ofSeconds(10), () -> js.syncer().roundCount() >= rounds + 3 ? null : "sync thread idle");
+      assertEquals(checkpoints, js.syncer().checkpointCount(), "no checkpoint for a small WAL");
+      assertEquals(walBytes, Files.size(wal));
+      js.syncer().longIdleNanos = TimeUnit.MILLISECONDS.toNanos(100);
+      Await.until(Duration.ofSeconds(10), () -> SqliteDatabase.sizeOrZero(wal) == 0 ? null : "a long idle truncates");
+    }
+  }
+
+  @Test
+  void garbageInTheFileIsReportedAsCorruptAndLeftAlone() throws Exception {
+    Path db = dir.resolve("jetstream").resolve("leafgate.db");
+    Files.createDirectories(db.getParent());
+    byte[] junk = new byte[8192];
+    new Random(1).nextBytes(junk);
+    Files.write(db, junk);
+    StoreException e = assertThrows(StoreException.class, () -> SqliteJetStreamStore.open(dir, Options.defaults()));
+    assertEquals(StoreException.Kind.CORRUPT, e.kind());
+    assertTrue(e.getMessage().contains(db.toString()), e.getMessage());
+    assertArrayEquals(junk, Files.readAllBytes(db), "the damaged file is never rewritten");
+  }
+
+  @Test
+  void damagedPagesAreReportedAsCorruptWithTheFileName() throws Exception {
+    Path db;
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      StreamStore s = js.createStream(record("S"));
+      for (int i = 0; i < 2000; i++) {
+        s.append("a." + i, null, new byte[200], i, i, null);
+      }
+      js.commit(null);
+      db = js.file();
+    }
+    byte[] bytes = Files.readAllBytes(db);
+    Random r = new Random(7);
+    for (int i = 4096 * 3; i < bytes.length; i++) {
+      bytes[i] = (byte) r.nextInt();
+    }
+    Files.write(db, bytes);
+    StoreException e = assertThrows(StoreException.class, () -> {
+      try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+        try {
+          js.openStream(js.streams().get(0));
+        } finally {
+          assertTrue(js.problem() == null || js.problem().contains(db.toString()), js.problem());
+        }
+      }
+    });
+    assertEquals(StoreException.Kind.CORRUPT, e.kind(), e.getMessage());
+    assertTrue(e.getMessage().contains(db.toString()), e.getMessage());
+    assertTrue(Files.exists(db));
+  }
+
+  @Test
+  void anotherProgramsDatabaseIsNotTouched() throws Exception {
+    Path db = dir.resolve("jetstream").resolve("leafgate.db");
+    Files.createDirectories(db.getParent());
+    SqliteJetStreamStore.open(dir.resolve("warmup"), Options.defaults()).close(); // loads the driver
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = c.createStatement()) {
+      st.execute("CREATE TABLE recipes(name TEXT)");
+    }
+    StoreException e = assertThrows(StoreException.class, () -> SqliteJetStreamStore.open(dir, Options.defaults()));
+    assertEquals(StoreException.Kind.CORRUPT, e.kind());
+    assertTrue(e.getMessage().contains("not a leafgate store"), e.getMessage());
+  }
+
+  @Test
+  void maxFileStoreRefusesAppendsUntilSpaceIsFreed() throws Exception {
+    long limit;
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      js.createStream(record("S"));
+      js.commit(null);
+      limit = js.usedBytes() + 200_000;
+    }
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, new Options(Sync.ALWAYS, Duration.ofSeconds(1), limit))) {
+      StreamStore s = js.openStream(js.streams().get(0));
+      byte[] data = new byte[1000];
+      StoreException full = null;
+      long committed = 0;
+      for (int i = 0; i < 1000 && full == null; i++) {
+        try {
+          s.append("a", null, data, i, i, null);
+          if (i % 10 == 9) {
+            js.commit(null);
+            committed = s.state().lastSeq();
+          }
+        } catch (StoreException e) {
+          full = e;
+        }
+      }
+      assertNotNull(full, "the limit was never hit");
+      assertEquals(StoreException.Kind.NO_SPACE, full.kind());
+      assertTrue(js.usedBytes() <= limit, js.usedBytes() + " > " + limit);
+      js.rollback();
+      assertEquals(committed, s.state().lastSeq());
+      assertEquals(committed, s.purge(null, 0, 0));
+      js.commit(null);
+      assertEquals(committed + 1, s.append("a", null, data, 1, 1, null), "appends work again once space is freed");
+      js.commit(null);
+    }
+  }
+
+  @Test
+  void aNewerSchemaIsRefused() throws Exception {
+    SqliteJetStreamStore.open(dir, Options.defaults()).close();
+    Path db = dir.resolve("jetstream").resolve("leafgate.db");
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = c.createStatement()) {
+      st.execute("UPDATE meta SET value = 99 WHERE key = 'schema_version'");
+    }
+    StoreException e = assertThrows(StoreException.class, () -> SqliteJetStreamStore.open(dir, Options.defaults()));
+    assertTrue(e.getMessage().contains("newer"), e.getMessage());
+  }
+
+  @Test
+  void closedStoreRefusesWork() throws Exception {
+    SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults());
+    StreamStore s = js.createStream(record("S"));
+    js.commit(null);
+    js.close();
+    assertEquals(StoreException.Kind.CLOSED,
+        assertThrows(StoreException.class, () -> s.append("a", null, new byte[1], 1, 1, null)).kind());
+    assertEquals(StoreException.Kind.CLOSED, assertThrows(StoreException.class, () -> js.commit(null)).kind());
+    assertNull(js.problem());
+    js.close(); // twice is fine
+  }
+
+  @Test
+  void freedSpaceIsReturnedLittleByLittle() throws Exception {
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      js.vacuumEveryNanos = 0;
+      StreamStore s = js.createStream(record("S"));
+      StreamStore big = js.createStream(record("BIG"));
+      byte[] data = new byte[2000];
+      for (int i = 0; i < 4800; i++) {
+        big.append("b", null, data, i, i, null);
+      }
+      js.commit(null);
+      long used = js.usedBytes();
+      js.deleteStream("BIG");
+      s.append("a", null, data, 1, 1, null);
+      js.commit(null);
+      long free = js.freeBytes();
+      assertTrue(free > 9L << 20, "dropping the table freed its pages: " + free);
+      assertTrue(js.usedBytes() < used - (9L << 20), "usedBytes counts live pages only: " + js.usedBytes());
+      for (int i = 0; i < 3; i++) {
+        s.append("a", null, data, 1, 1, null);
+        js.commit(null);
+      }
+      assertTrue(js.freeBytes() < free - (4L << 20), "an incremental vacuum step per commit: " + js.freeBytes());
+      assertTrue(js.freeBytes() > 0, "but never all at once");
+    }
+  }
+
+  static byte[] bytes(String s) {
+    return s.getBytes(ISO_8859_1);
+  }
+}
