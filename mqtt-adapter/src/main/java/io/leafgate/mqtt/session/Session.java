@@ -103,8 +103,9 @@ public final class Session implements FlushBatch.Flushable {
   private boolean loading;
   /**
    * The highest queue id known to be committed (from append acknowledgements). Reading the queue
-   * goes on until it has been seen: the local JetStream answers a publish before a read of the
-   * stream can see the message, so one read may come back short.
+   * goes on until it has been seen: the JetStream API does not promise that a read issued right
+   * after a PubAck sees the message (the local engine's early versions answered first), so a short
+   * read is tried again rather than trusted.
    */
   private long highestKnownId;
   /** The outbound QoS 2 state and held messages of a restored session are not loaded yet. */

@@ -39,9 +39,9 @@ abstract class MqttStoreContract {
   }
 
   /**
-   * The sessions once {@code n} are readable. The local JetStream sends a PubAck before a read of
-   * the stream can see the message (the durable watermark moves in a task posted after the
-   * acknowledgement), so a read right after a write may come back short.
+   * The sessions once {@code n} are readable. The JetStream API does not promise that a read right
+   * after a PubAck sees the message (early versions of the local engine moved the durable watermark
+   * after acknowledging), so reads that follow writes wait for them.
    */
   List<SessionRecord> sessionsOnce(int n) throws Exception {
     return until(() -> store.loadSessions(), l -> l.size() >= n);
