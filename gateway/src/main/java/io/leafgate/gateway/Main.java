@@ -101,6 +101,10 @@ public final class Main implements Callable<Integer> {
     @Option(names = {"-V", "--trace"}, description = "Log at trace level.")
     boolean trace;
 
+    /** Starts, exercises the listeners once, and stops: used to record the class-data archive. */
+    @Option(names = {"--exit-after-start"}, hidden = true)
+    boolean exitAfterStart;
+
     @Override
     public Integer call() {
       Configuration.set("level", trace ? "trace" : debug ? "debug" : "info");
@@ -120,6 +124,11 @@ public final class Main implements Callable<Integer> {
       } catch (Exception e) {
         Logger.error("leafgate could not start: {}", e.getMessage());
         return 1;
+      }
+      if (exitAfterStart) {
+        Training.exercise(g);
+        g.close();
+        return 0;
       }
       try {
         stop.await();

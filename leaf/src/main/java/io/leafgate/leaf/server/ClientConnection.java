@@ -242,7 +242,6 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    lastActivityMillis = System.currentTimeMillis();
     ClientOp op = (ClientOp) msg;
     if (closeReason != null) {
       // Closing: like nats-server, which stops parsing at the error, nothing more is processed.
@@ -297,6 +296,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
+    lastActivityMillis = System.currentTimeMillis();
     batch.flushAll();
     FlushBatch.Backlogged b = batch.takeStall();
     if (b != null && readPaused && stallTimer == null) {
@@ -427,7 +427,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
     // nats-server's sublist matches nothing for a subject with an empty token ("a..b", ".a",
     // "a."), even a full wildcard; with pedantic on the client was warned above.
-    SublistResult r = Subjects.isValidPublish(subject) ? lookup(subject) : SublistResult.EMPTY;
+    SublistResult r = lookup(subject);
     Msg m = new Msg(subject, reply, p.hdrLen(), p.data());
     int delivered = router.publish(r, m, opts.echo ? null : this, Origin.CLIENT, batch);
     if (delivered == 0 && reply != null && opts.noResponders) {
@@ -495,7 +495,10 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     return ok;
   }
 
-  /** The L1 cache: valid while the sublist's generation is unchanged. */
+  /**
+   * The L1 cache: valid while the sublist's generation is unchanged. A subject that could never
+   * match (an empty token) is cached as matching nothing, so it is checked once, not per message.
+   */
   private SublistResult lookup(String subject) {
     long gen = router.sublist().genId();
     if (gen != l1Gen) {
@@ -504,7 +507,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
     SublistResult r = l1.get(subject);
     if (r == null) {
-      r = router.sublist().match(subject);
+      r = Subjects.isValidPublish(subject) ? router.sublist().match(subject) : SublistResult.EMPTY;
       if (l1.size() >= L1_CACHE_MAX) {
         l1.clear();
       }
@@ -634,6 +637,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
     boolean first;
     long queued;
+    byte[] scratch = producerBatch.scratch(Wire.controlLineBytes(m.subject(), sub.sidBytes, m.reply()));
     synchronized (this) {
       if (closed) {
         return;
@@ -641,14 +645,16 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
       if (pending == null) {
         pending = channel.alloc().ioBuffer(Math.max(256, m.size() + 64));
       }
-      Wire.writeMsg(pending, m.subject(), sub.sidBytes, m.reply(), m.hdrLen(), m.data());
+      Wire.writeMsg(pending, m.subject(), sub.sidBytes, m.reply(), m.hdrLen(), m.data(), scratch);
       outMsgs++;
       outBytes += m.size();
       first = !flushScheduled;
       flushScheduled = true;
       queued = pending.readableBytes();
     }
-    long backlog = queued + channelPendingBytes();
+    // The socket's own queue only matters once it is over its high water mark (set from
+    // max_pending), which isWritable() tells without walking it.
+    long backlog = channel.isWritable() ? queued : queued + channelPendingBytes();
     long max = server.options().maxPending;
     if (backlog > max) {
       slowConsumer(CloseReason.SLOW_CONSUMER_PENDING_BYTES);

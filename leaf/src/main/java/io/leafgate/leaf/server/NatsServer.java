@@ -65,7 +65,7 @@ public final class NatsServer implements AutoCloseable {
         .option(ChannelOption.SO_REUSEADDR, true)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.SO_KEEPALIVE, true)
-        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024))
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark(options.maxPending))
         .childOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(64, 512, 65536))
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
@@ -107,6 +107,15 @@ public final class NatsServer implements AutoCloseable {
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /**
+   * The socket queue's water marks: at most 256 KiB, and well below max_pending, so that a client
+   * whose socket backs up is noticed (unwritable) before its backlog matters.
+   */
+  static WriteBufferWaterMark waterMark(long maxPending) {
+    int high = (int) Math.max(4096, Math.min(256 * 1024, maxPending / 4));
+    return new WriteBufferWaterMark(high / 2, high);
   }
 
   /** The INFO line for one client, with its id and address. */
