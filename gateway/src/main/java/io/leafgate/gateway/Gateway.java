@@ -12,6 +12,7 @@ import io.leafgate.leaf.server.NatsServer;
 import io.leafgate.leaf.server.ServerIdentity;
 import io.leafgate.leaf.server.Transport;
 import io.leafgate.leaf.spi.StreamCapture;
+import io.leafgate.mqtt.server.MqttServer;
 import io.leafgate.storage.api.JetStreamStore;
 import io.leafgate.storage.api.StoreException;
 import io.leafgate.storage.engine.JetStreamEngine;
@@ -36,6 +37,7 @@ public final class Gateway implements AutoCloseable {
   private final StreamCapture capture = new StreamCapture();
   private final NatsServer nats;
   private MonitorServer monitor;
+  private MqttServer mqtt;
   private JetStreamStore jsStore;
   private JetStreamEngine jetStream;
   private final UplinkConfig uplinkConfig;
@@ -88,6 +90,10 @@ public final class Gateway implements AutoCloseable {
     long t1 = System.nanoTime();
     nats.start();
     Logger.debug("Start-up: JetStream {} ms, NATS listener {} ms", (t1 - t0) / 1_000_000, (System.nanoTime() - t1) / 1_000_000);
+    if (options.mqttPort != 0) {
+      mqtt = new MqttServer(options, router, transport, capture, jetStream != null);
+      mqtt.start();
+    }
     if (uplinkConfig != null && uplinkConfig.enabled()) {
       uplink = new HubBridge(uplinkConfig, router, transport, jetStream, identity, options.jetStreamDomain,
           options.maxPayload);
@@ -99,6 +105,9 @@ public final class Gateway implements AutoCloseable {
       core.install();
       if (jetStream != null) {
         JetStreamMonitor.install(jetStream, monitor, core);
+      }
+      if (mqtt != null) {
+        mqtt.installMonitoring(core, monitor);
       }
       installLeafz(core);
       monitor.start();
@@ -173,6 +182,9 @@ public final class Gateway implements AutoCloseable {
   private void writePortsFile() throws IOException {
     Map<String, Object> ports = new LinkedHashMap<>();
     ports.put("nats", List.of("nats://" + options.host + ":" + nats.boundPort()));
+    if (mqtt != null) {
+      ports.put("mqtt", List.of("mqtt://" + options.mqttHost + ":" + mqtt.boundPort()));
+    }
     if (monitor != null) {
       ports.put("monitoring", List.of("http://" + options.httpHost + ":" + monitor.boundPort()));
     }
@@ -185,6 +197,11 @@ public final class Gateway implements AutoCloseable {
 
   public int natsPort() {
     return nats.boundPort();
+  }
+
+  /** The MQTT listener's port, or 0 when MQTT is off. */
+  public int mqttPort() {
+    return mqtt == null ? 0 : mqtt.boundPort();
   }
 
   public int httpPort() {
@@ -227,6 +244,9 @@ public final class Gateway implements AutoCloseable {
     closed = true;
     if (monitor != null) {
       monitor.close();
+    }
+    if (mqtt != null) {
+      mqtt.close();
     }
     if (uplink != null) {
       uplink.close();

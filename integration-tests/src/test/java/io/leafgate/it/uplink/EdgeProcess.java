@@ -27,7 +27,7 @@ public final class EdgeProcess implements AutoCloseable {
     this.dir = dir;
     Files.createDirectories(dir);
     this.config = dir.resolve("leafgate.conf");
-    Files.writeString(config, "server_name: edge1\nport: -1\nhttp_port: -1\nstore_dir: \""
+    Files.writeString(config, "server_name: edge1\nport: -1\nhttp_port: -1\nmqtt { port: -1 }\nstore_dir: \""
         + dir.resolve("data").toAbsolutePath() + "\"\n" + configBody);
   }
 
