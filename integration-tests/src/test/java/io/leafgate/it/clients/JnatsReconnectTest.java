@@ -75,6 +75,9 @@ class JnatsReconnectTest {
         roundTrip(other);
       }
       nc.publish("plant.line2", "own after".getBytes(UTF_8));
+      // jnats 2.25 can leave a publish made right after a reconnect in its buffer until the next
+      // flush (seen against nats-server 2.9.10 too: 2 rounds in 12 lost it for 10 s without this).
+      roundTrip(nc);
       Message m1 = sync.nextMessage(WAIT);
       Message m2 = sync.nextMessage(WAIT);
       assertEquals(List.of("after", "own after"), List.of(text(m1), text(m2)));
