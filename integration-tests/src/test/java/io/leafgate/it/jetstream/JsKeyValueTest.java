@@ -28,40 +28,12 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** §14 E: the jnats key-value store on leafgate's JetStream. */
-class JsKeyValueTest {
-  @TempDir static Path tmp;
-  static JsGateway gw;
-  static ClientEvents events = new ClientEvents();
-  static Connection nc;
-  static KeyValueManagement kvm;
-  static JetStreamManagement jsm;
-
-  @BeforeAll
-  static void start() throws Exception {
-    gw = JsGateway.start(tmp.resolve("store"));
-    nc = Clients.connect(gw.url(), events);
-    kvm = nc.keyValueManagement();
-    jsm = nc.jetStreamManagement();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    if (nc != null) {
-      nc.close();
-    }
-    if (gw != null) {
-      gw.close();
-    }
-  }
-
+class JsKeyValueTest extends JsTestBase {
   private static KeyValue bucket(String name, int history) throws Exception {
-    kvm.create(KeyValueConfiguration.builder().name(name).maxHistoryPerKey(history).build());
+    nc.keyValueManagement().create(KeyValueConfiguration.builder().name(name).maxHistoryPerKey(history).build());
     return nc.keyValue(name);
   }
 
@@ -90,7 +62,7 @@ class JsKeyValueTest {
 
   @Test
   void createShapesTheBackingStream() throws Exception {
-    KeyValueStatus st = kvm.create(KeyValueConfiguration.builder().name("shape").maxHistoryPerKey(3).build());
+    KeyValueStatus st = nc.keyValueManagement().create(KeyValueConfiguration.builder().name("shape").maxHistoryPerKey(3).build());
     assertEquals("shape", st.getBucketName());
     assertEquals(3, st.getMaxHistoryPerKey());
     StreamConfiguration sc = jsm.getStreamInfo("KV_shape").getConfiguration();
@@ -101,9 +73,9 @@ class JsKeyValueTest {
     assertTrue(sc.getDenyDelete());
     assertEquals(3, sc.getMaxMsgsPerSubject());
     // Creating the same bucket again is fine; a different one is 10058.
-    kvm.create(KeyValueConfiguration.builder().name("shape").maxHistoryPerKey(3).build());
+    nc.keyValueManagement().create(KeyValueConfiguration.builder().name("shape").maxHistoryPerKey(3).build());
     JetStreamApiException e = assertThrows(JetStreamApiException.class,
-        () -> kvm.create(KeyValueConfiguration.builder().name("shape").maxHistoryPerKey(5).build()));
+        () -> nc.keyValueManagement().create(KeyValueConfiguration.builder().name("shape").maxHistoryPerKey(5).build()));
     assertEquals(10058, e.getApiErrorCode());
   }
 
@@ -167,9 +139,9 @@ class JsKeyValueTest {
     assertTrue(after < before, "purgeDeletes removed nothing: " + before + " -> " + after);
     assertEquals(Set.of("h", "dir.one", "dir.two"), new HashSet<>(kv.keys()));
 
-    assertTrue(kvm.getBucketNames().contains("hist"));
-    kvm.delete("hist");
-    assertFalse(kvm.getBucketNames().contains("hist"));
+    assertTrue(nc.keyValueManagement().getBucketNames().contains("hist"));
+    nc.keyValueManagement().delete("hist");
+    assertFalse(nc.keyValueManagement().getBucketNames().contains("hist"));
     assertThrows(Exception.class, () -> nc.keyValue("hist").get("h"));
   }
 
@@ -246,9 +218,9 @@ class JsKeyValueTest {
     bucket("names1", 1);
     bucket("names2", 1);
     jsm.addStream(StreamConfiguration.builder().name("NOT_A_BUCKET").subjects("nab.>").build());
-    List<String> names = kvm.getBucketNames();
+    List<String> names = nc.keyValueManagement().getBucketNames();
     assertTrue(names.containsAll(List.of("names1", "names2")), names.toString());
     assertFalse(names.contains("NOT_A_BUCKET"));
-    assertNotNull(kvm.getStatus("names1"));
+    assertNotNull(nc.keyValueManagement().getStatus("names1"));
   }
 }

@@ -23,42 +23,14 @@ import io.nats.client.api.StreamConfiguration;
 import io.nats.client.api.StreamInfo;
 import io.nats.client.api.StreamState;
 import io.nats.client.impl.Headers;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** §14 A: stream management with jnats against leafgate's local JetStream. */
-class JsManagementTest {
-  @TempDir static Path tmp;
-  static JsGateway gw;
-  static Connection nc;
-  static JetStreamManagement jsm;
-  static JetStream js;
-
-  @BeforeAll
-  static void start() throws Exception {
-    gw = JsGateway.start(tmp.resolve("store"));
-    nc = Clients.connect(gw.url());
-    jsm = nc.jetStreamManagement();
-    js = nc.jetStream();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    if (nc != null) {
-      nc.close();
-    }
-    if (gw != null) {
-      gw.close();
-    }
-  }
-
+class JsManagementTest extends JsTestBase {
   private static StreamInfo add(String name, String... subjects) throws Exception {
     return jsm.addStream(StreamConfiguration.builder().name(name).subjects(subjects).build());
   }

@@ -17,42 +17,14 @@ import io.nats.client.api.StreamConfiguration;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** §14 B: JetStream publishing with jnats: acks, dedupe, expectations, rollups, limits, async. */
-class JsPublishTest {
-  @TempDir static Path tmp;
-  static JsGateway gw;
-  static Connection nc;
-  static JetStreamManagement jsm;
-  static JetStream js;
-
-  @BeforeAll
-  static void start() throws Exception {
-    gw = JsGateway.start(tmp.resolve("store"));
-    nc = Clients.connect(gw.url());
-    jsm = nc.jetStreamManagement();
-    js = nc.jetStream();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    if (nc != null) {
-      nc.close();
-    }
-    if (gw != null) {
-      gw.close();
-    }
-  }
-
+class JsPublishTest extends JsTestBase {
   private static PublishAck publish(String subject, String data, Headers h) throws Exception {
     return js.publish(NatsMessage.builder().subject(subject).headers(h).data(bytes(data)).build());
   }

@@ -43,38 +43,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** §14 C: pull consumers with jnats: creation forms, legacy and simplified pulls, consume, ordered, acks. */
-class JsPullTest {
-  @TempDir static Path tmp;
-  static JsGateway gw;
-  static ClientEvents events = new ClientEvents();
-  static Connection nc;
-  static JetStreamManagement jsm;
-  static JetStream js;
-
-  @BeforeAll
-  static void start() throws Exception {
-    gw = JsGateway.start(tmp.resolve("store"));
-    nc = Clients.connect(gw.url(), events);
-    jsm = nc.jetStreamManagement();
-    js = nc.jetStream();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    if (nc != null) {
-      nc.close();
-    }
-    if (gw != null) {
-      gw.close();
-    }
-  }
-
+class JsPullTest extends JsTestBase {
   private static void stream(String name, String subjects) throws Exception {
     jsm.addStream(StreamConfiguration.builder().name(name).subjects(subjects).build());
   }
@@ -203,6 +175,16 @@ class JsPullTest {
       n++;
     }
     assertEquals(2, n);
+    // The iterate's pull request (batch 5, two served) stays open on the server until its 1 s expiry;
+    // wait for it to go so the no-wait pull below is the only one waiting.
+    Await.until(Duration.ofSeconds(10), () -> {
+      try {
+        long waiting = jsm.getConsumerInfo("PULL_L", "L").getNumWaiting();
+        return waiting == 0 ? null : waiting + " pull requests still waiting";
+      } catch (Exception e) {
+        return e.toString();
+      }
+    });
 
     sub.pullNoWait(5);
     t0 = System.nanoTime();

@@ -16,7 +16,6 @@ import io.nats.client.PushSubscribeOptions;
 import io.nats.client.api.AckPolicy;
 import io.nats.client.api.ConsumerConfiguration;
 import io.nats.client.api.StreamConfiguration;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -24,37 +23,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** §14 D: push consumers with jnats: sync ephemeral, heartbeats and flow control, queues, ordered, cleanup. */
-class JsPushTest {
-  @TempDir static Path tmp;
-  static JsGateway gw;
-  static Connection nc;
-  static JetStreamManagement jsm;
-  static JetStream js;
-
-  @BeforeAll
-  static void start() throws Exception {
-    gw = JsGateway.start(tmp.resolve("store"));
-    nc = Clients.connect(gw.url());
-    jsm = nc.jetStreamManagement();
-    js = nc.jetStream();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    if (nc != null) {
-      nc.close();
-    }
-    if (gw != null) {
-      gw.close();
-    }
-  }
-
+class JsPushTest extends JsTestBase {
   private static void stream(String name, String subjects) throws Exception {
     jsm.addStream(StreamConfiguration.builder().name(name).subjects(subjects).build());
   }

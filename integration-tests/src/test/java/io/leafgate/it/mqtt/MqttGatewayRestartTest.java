@@ -1,5 +1,7 @@
 package io.leafgate.it.mqtt;
 
+import io.leafgate.mqtt.server.RawMqttClient;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
