@@ -43,6 +43,10 @@ final class JetStreamMonitor {
       m.counter("leafgate_jetstream_api_requests_total", "JetStream API requests served.", v.get("api_total"));
       m.counter("leafgate_jetstream_api_errors_total", "JetStream API requests answered with an error.", v.get("api_errors"));
       m.counter("leafgate_jetstream_limit_drops_total", "Messages removed by stream limits (count, bytes, age).", v.get("limit_drops"));
+      m.gauge("leafgate_jetstream_ingest_backlog_bytes", "Bytes of published messages waiting for the JetStream engine.",
+          v.get("ingest_backlog_bytes"));
+      m.counter("leafgate_jetstream_publisher_pauses_total",
+          "Times a publisher stopped being read because the JetStream engine's queue was full.", v.get("publisher_pauses"));
     });
   }
 

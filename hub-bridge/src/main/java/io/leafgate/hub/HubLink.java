@@ -101,6 +101,8 @@ final class HubLink implements GroupedSubscriber, FlushBatch.Flushable {
   private final Map<String, Consumer<LeafOp.Message>> replyHandlers = new ConcurrentHashMap<>();
   private final List<Listener> listeners = new ArrayList<>();
   private final FlushBatch inboundBatch = new FlushBatch();
+  /** Reading from the hub is paused for a local subscriber that is behind (loop-owned). */
+  private boolean stalled;
   private final Runnable flushTask = this::flushPending;
 
   // Loop-owned state.
@@ -336,6 +338,30 @@ final class HubLink implements GroupedSubscriber, FlushBatch.Flushable {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
       inboundBatch.flushAll();
+      FlushBatch.Backlogged b = inboundBatch.takeStall();
+      if (b != null && !stalled && ctx.channel().isActive()) {
+        // A local subscriber of hub traffic (a capturing stream, a slow client) is behind: stop
+        // reading from the hub until it catches up or its stall time passes.
+        Channel ch = ctx.channel();
+        stalled = true;
+        ch.config().setAutoRead(false);
+        ScheduledFuture<?> t = loop.schedule(() -> resume(ch), b.stallMillis(), TimeUnit.MILLISECONDS);
+        b.whenDrained(() -> {
+          t.cancel(false);
+          try {
+            loop.execute(() -> resume(ch));
+          } catch (java.util.concurrent.RejectedExecutionException e) {
+            // The loop is shutting down, and the link with it.
+          }
+        });
+      }
+    }
+
+    private void resume(Channel ch) {
+      if (stalled) {
+        stalled = false;
+        ch.config().setAutoRead(true);
+      }
     }
 
     private void onInfo(ChannelHandlerContext ctx, LeafOp.Info i) {

@@ -99,6 +99,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
   private final HashMap<String, Boolean> pubAllowed = new HashMap<>();
   /** Inside a read batch: writes are flushed once at its end (channelReadComplete). */
   private boolean reading;
+  /** Reading is paused because a subscriber (a local stream, a slow client) asked the publisher to wait. */
+  private boolean stalled;
+  private long stallGen;
+  private ScheduledFuture<?> stallTimer;
   private CloseReason closeReason;
   private boolean publishWillOnClose = true;
   private ScheduledFuture<?> connectTimer;
@@ -327,6 +331,37 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
     batch.flushAll();
     if (state != State.CONNECTING) {
       channel.flush();
+    }
+    FlushBatch.Backlogged b = batch.takeStall();
+    if (b != null && !stalled && state == State.CONNECTED && closeReason == null) {
+      // A subscriber of what this client publishes is behind (the local JetStream's queue, a slow
+      // NATS client): stop reading until it catches up or its stall time passes.
+      stalled = true;
+      long gen = ++stallGen;
+      channel.config().setAutoRead(false);
+      stallTimer = channel.eventLoop().schedule(() -> resumeReading(gen), b.stallMillis(), TimeUnit.MILLISECONDS);
+      b.whenDrained(() -> {
+        try {
+          channel.eventLoop().execute(() -> resumeReading(gen));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+          // The event loop is shutting down, and this connection with it.
+        }
+      });
+    }
+  }
+
+  /** Ends the publisher pause {@code gen}, if it is still the current one. On the event loop. */
+  private void resumeReading(long gen) {
+    if (gen != stallGen || !stalled) {
+      return;
+    }
+    stalled = false;
+    if (stallTimer != null) {
+      stallTimer.cancel(false);
+      stallTimer = null;
+    }
+    if (closeReason == null && state == State.CONNECTED) {
+      channel.config().setAutoRead(true);
     }
   }
 

@@ -29,6 +29,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
@@ -61,8 +62,18 @@ public final class JetStreamEngine implements AutoCloseable {
   }
 
   private static final long HOUSEKEEPING_NANOS = 1_000_000_000L;
-  /** Past this many bytes of copied publishes waiting for the engine, producers are slowed. */
-  private static final long BACKLOG_HIGH = 32L * 1024 * 1024;
+  /**
+   * Past this many bytes of copied publishes waiting for the engine thread, each publisher that adds
+   * one more stops reading until the backlog is under {@link #BACKLOG_LOW}: the engine's queue, not
+   * the heap, sets the pace (nats-server gets the same from processing stream ingest in the
+   * publisher's read loop).
+   */
+  private static final long BACKLOG_HIGH = 8L * 1024 * 1024;
+  private static final long BACKLOG_LOW = 2L * 1024 * 1024;
+  /** Longest a stalled publisher waits before it may send one more read batch anyway. */
+  private static final long STALL_MILLIS = 30_000;
+  /** Per-message cost beyond the copied bytes: the task, the record, the arrays and the strings. */
+  private static final int INBOUND_OVERHEAD = 200;
 
   private final Router router;
   private final JetStreamStore store;
@@ -76,6 +87,24 @@ public final class JetStreamEngine implements AutoCloseable {
   private final List<Subscription> apiSubs = new ArrayList<>();
   private final Set<String> pushSubjects = ConcurrentHashMap.newKeySet();
   private final AtomicLong queuedBytes = new AtomicLong();
+  /** Times a publisher was asked to pause because the engine's queue was past its high-water mark. */
+  private final AtomicLong publisherPauses = new AtomicLong();
+  /** Publishers waiting for the backlog to drain; each runs once. */
+  private final ConcurrentLinkedQueue<Runnable> drainWaiters = new ConcurrentLinkedQueue<>();
+  private final FlushBatch.Backlogged drainGate = new FlushBatch.Backlogged() {
+    @Override
+    public void whenDrained(Runnable resume) {
+      drainWaiters.add(resume);
+      if (queuedBytes.get() < BACKLOG_LOW) {
+        releaseWaiters();
+      }
+    }
+
+    @Override
+    public long stallMillis() {
+      return STALL_MILLIS;
+    }
+  };
   /** Every stream subject, for {@link #captures}; replaced whole on any change. */
   private volatile List<String> capturedSubjects = List.of();
   private final JsApi api;
@@ -276,13 +305,36 @@ public final class JetStreamEngine implements AutoCloseable {
   // ---------------------------------------------------------------------------------------------
   // Inbound paths
 
-  void submitPublish(Stream s, Stream.Inbound in) {
-    long size = in.data().length + (in.headers() == null ? 0 : in.headers().length) + 64;
-    queuedBytes.addAndGet(size);
+  /**
+   * Queues a copied publish for the engine thread. Past the high-water mark the publisher is asked,
+   * through its read batch, to pause until the backlog drains.
+   */
+  void submitPublish(Stream s, Stream.Inbound in, FlushBatch batch) {
+    long size = in.data().length + (in.headers() == null ? 0 : in.headers().length) + in.subject().length()
+        + (in.reply() == null ? 0 : in.reply().length()) + INBOUND_OVERHEAD;
+    long now = queuedBytes.addAndGet(size);
     loop.execute(() -> {
-      queuedBytes.addAndGet(-size);
+      long left = queuedBytes.addAndGet(-size);
       s.processPublish(in);
+      if (left < BACKLOG_LOW && !drainWaiters.isEmpty()) {
+        releaseWaiters();
+      }
     });
+    if (now > BACKLOG_HIGH && batch != null && !batch.stallRequested()) {
+      publisherPauses.incrementAndGet();
+      batch.stall(drainGate);
+    }
+  }
+
+  private void releaseWaiters() {
+    Runnable r;
+    while ((r = drainWaiters.poll()) != null) {
+      try {
+        r.run();
+      } catch (RuntimeException e) {
+        Logger.warn(e, "JetStream: resuming a paused publisher failed");
+      }
+    }
   }
 
   /** Bytes of copied publishes waiting for the engine thread. */
@@ -290,9 +342,9 @@ public final class JetStreamEngine implements AutoCloseable {
     return queuedBytes.get();
   }
 
-  /** Whether publishers should be slowed down until the engine catches up. */
-  public boolean overloaded() {
-    return queuedBytes.get() > BACKLOG_HIGH;
+  /** Times a publisher was paused because the engine's queue of copied publishes was full. */
+  public long publisherPauses() {
+    return publisherPauses.get();
   }
 
   private final class ApiSubscriber implements Subscriber {
@@ -997,6 +1049,8 @@ public final class JetStreamEngine implements AutoCloseable {
     m.put("api_errors", stats.apiErrors);
     m.put("limit_drops", stats.limitDrops);
     m.put("store_disk_bytes", store.usedBytes());
+    m.put("ingest_backlog_bytes", queuedBytes.get());
+    m.put("publisher_pauses", publisherPauses.get());
     return m;
   }
 

@@ -152,7 +152,7 @@ public final class Stream {
       }
       byte[] data = ByteBufUtil.getBytes(msg.data(), idx + msg.hdrLen(), msg.payloadSize());
       Inbound in = new Inbound(msg.subject(), msg.reply(), hdr, data);
-      engine.submitPublish(Stream.this, in);
+      engine.submitPublish(Stream.this, in, batch);
     }
 
     @Override
