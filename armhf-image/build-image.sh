@@ -8,7 +8,7 @@
 #   armhf-image/build-image.sh                 # armhf (Pi 2, 3, 4 in 32-bit mode): linux-image-armmp
 #   ARCH=arm64 armhf-image/build-image.sh      # arm64 (Pi 3, 4, 5 in 64-bit mode): linux-image-arm64
 #
-# Environment: DEB (a built leafgate .deb; default: build it), OUT (the image file; default
+# Environment: SECURITY=1 (add bookworm-security), DEB (a built leafgate .deb; default: build it), OUT (the image file; default
 # armhf-image/out/leafgate-<version>-<arch>.img), XZ=1 (also write .img.xz), MIRROR,
 # LEAFGATE_CACHE (downloaded packages, default /var/cache/leafgate-image).
 # Run time: about 20 minutes on 2 shared cores, most of it dpkg under emulation.
@@ -43,6 +43,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# mmdebstrap wants a local package at the same absolute path outside and inside the new root.
+mkdir -p "$work/deb" && cp "$deb" "$work/deb/"
 
 packages=(
   systemd-sysv udev kmod "$kernel" raspi-firmware initramfs-tools
@@ -50,7 +52,7 @@ packages=(
   systemd-resolved systemd-timesyncd openssh-server
   cloud-guest-utils fdisk dosfstools e2fsprogs
   iproute2 iputils-ping curl nano less
-  "$deb"
+  "$work/deb/$(basename "$deb")"
 )
 include=$(IFS=,; echo "${packages[*]}")
 
@@ -86,13 +88,13 @@ echo uninitialized >"\$root/etc/machine-id"
 rm -f "\$root/var/lib/dbus/machine-id" "\$root"/etc/ssh/ssh_host_*
 passwd -R "\$root" -l root >/dev/null
 # Nothing in the image that belongs to this build machine.
-rm -rf "\$root"/var/lib/leafgate/cds "\$root"/var/log/journal/* "\$root"/tmp/*
+rm -rf "\$root"/var/lib/leafgate/cds "\$root"/var/log/journal/* "\$root$work"
 EOF
 chmod +x "$work/customize.sh"
 
 log "installing the $ARCH root file system with mmdebstrap (under qemu-user: slow)"
 debian_root "$work/root" "$ARCH" minbase "$include" \
-  --setup-hook='mkdir -p "$1/boot/firmware"' \
+  --setup-hook="mkdir -p \"\$1/boot/firmware\" \"\$1$work/deb\" && cp '$deb' \"\$1$work/deb/\"" \
   --customize-hook="$work/customize.sh \"\$1\"" \
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/*'
 pass "root file system: $(du -sm "$work/root" | cut -f1) MB"
