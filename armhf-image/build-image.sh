@@ -51,7 +51,7 @@ packages=(
   openjdk-17-jre-headless ca-certificates
   systemd-resolved systemd-timesyncd openssh-server
   cloud-guest-utils fdisk dosfstools e2fsprogs
-  iproute2 iputils-ping curl nano less
+  iproute2 iputils-ping procps curl nano less
   "$work/deb/$(basename "$deb")"
 )
 include=$(IFS=,; echo "${packages[*]}")

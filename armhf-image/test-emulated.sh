@@ -31,7 +31,8 @@ work=$(mktemp -d /var/tmp/leafgate-emutest.XXXXXX)
 root=$work/root
 GATEWAY_PID=
 cleanup() {
-  [[ -n $GATEWAY_PID ]] && kill -KILL "$GATEWAY_PID" 2>/dev/null
+  local rc=$?
+  stop_helpers "$rc"
   chroot_umount "$root"
   [[ ${KEEP:-0} == 1 ]] && { log "kept $work"; return; }
   rm -rf "$work"

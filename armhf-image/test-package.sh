@@ -26,7 +26,8 @@ work=$(mktemp -d /var/tmp/leafgate-pkgtest.XXXXXX)
 root=$work/root
 GATEWAY_PID=
 cleanup() {
-  [[ -n $GATEWAY_PID ]] && kill -KILL "$GATEWAY_PID" 2>/dev/null
+  local rc=$?
+  stop_helpers "$rc"
   chroot_umount "$root"
   [[ ${KEEP:-0} == 1 ]] && { log "kept $work"; return; }
   rm -rf "$work"

@@ -195,11 +195,15 @@ gateway_checks() {
   rm -f "$root/run/lgtest/notify"
   python3 "$repo/armhf-image/lib/notify-listen.py" "$root/run/lgtest/notify" "$notify" $((120 * slow)) &
   lpid=$!
+  LISTENER_PID=$lpid
+  GATEWAY_LOG=$runlog
   sleep 1
   rm -f "$root"/var/lib/leafgate/leafgate_*.ports
   t0=$(date +%s)
   # shellcheck disable=SC2086
-  chroot --userspec=leafgate:leafgate "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+  # --default-signal: a SIGHUP ignored by whoever started this script (nohup) stays ignored in
+  # children, and the JVM then leaves it alone.
+  env --default-signal=HUP chroot --userspec=leafgate:leafgate "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
     HOME=/var/lib/leafgate LEAFGATE_STATE_DIR=/var/lib/leafgate \
     NOTIFY_SOCKET=/run/lgtest/notify WATCHDOG_USEC=$((3000000 * slow)) ${GATEWAY_ENV:-} \
     /usr/bin/leafgate run -c /etc/leafgate/leafgate.conf -a 127.0.0.1 -p -1 -m -1 --mqtt_port -1 \
@@ -259,6 +263,18 @@ gateway_checks() {
   kill "$lpid" 2>/dev/null || true
   wait "$lpid" 2>/dev/null || true
   rm -f "$root/run/lgtest/notify"
+}
+
+# stop_helpers: ends the gateway and the notification listener a failed check left running, and
+# shows the end of the gateway's log. For the scripts' EXIT traps.
+stop_helpers() {
+  [[ -n ${GATEWAY_PID:-} ]] && kill -KILL "$GATEWAY_PID" 2>/dev/null
+  [[ -n ${LISTENER_PID:-} ]] && kill -KILL "$LISTENER_PID" 2>/dev/null
+  if [[ ${1:-0} != 0 && -n ${GATEWAY_LOG:-} && -f $GATEWAY_LOG ]]; then
+    echo "---- last lines of $GATEWAY_LOG" >&2
+    tail -n 25 "$GATEWAY_LOG" >&2
+  fi
+  return 0
 }
 
 # wait_for WHAT SECONDS COMMAND...: polls COMMAND once a second.

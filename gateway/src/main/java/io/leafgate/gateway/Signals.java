@@ -26,7 +26,10 @@ final class Signals {
    */
   static void onReload(Runnable action) {
     try {
-      Signal.handle(new Signal("HUP"), s -> action.run());
+      // The JVM leaves a signal alone that was ignored when it started (nohup does that).
+      if (Signal.handle(new Signal("HUP"), s -> action.run()) == sun.misc.SignalHandler.SIG_IGN) {
+        Logger.warn("SIGHUP was ignored when leafgate started (nohup?): reloading by signal is off");
+      }
     } catch (IllegalArgumentException e) {
       Logger.warn("Cannot handle SIGHUP: {}", e.getMessage());
     }
