@@ -40,7 +40,7 @@ mkdir -p "$(dirname "$OUT")"
 work=$(mktemp -d /var/tmp/leafgate-image.XXXXXX)
 cleanup() {
   chroot_umount "$work/root" 2>/dev/null || true
-  rm -rf "$work"
+  safe_rm_work "$work"
 }
 trap cleanup EXIT
 # mmdebstrap wants a local package at the same absolute path outside and inside the new root.

@@ -35,7 +35,7 @@ cleanup() {
   stop_helpers "$rc"
   chroot_umount "$root"
   [[ ${KEEP:-0} == 1 ]] && { log "kept $work"; return; }
-  rm -rf "$work"
+  safe_rm_work "$work"
 }
 trap cleanup EXIT
 
