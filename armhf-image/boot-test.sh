@@ -8,18 +8,24 @@
 # publish through forwarded ports, MQTT when built, no watchdog timeout after two watchdog
 # periods, and a clean power-off stop.
 #
-#   armhf-image/boot-test.sh [IMAGE]     (default: the newest armhf-image/out/*-armhf.img)
+#   armhf-image/boot-test.sh [IMAGE]     (default: the newest armhf-image/out/*-armhf.img; an
+#                                        *-arm64.img boots on qemu-system-aarch64, not measured)
 # Run time: about 25 minutes on 2 shared cores (boot about 5, the first start of the gateway,
 # which records its classes without sharing, about 10, checks and power-off the rest).
 # Network: QEMU user networking with restrict=on: the guest reaches nothing; the host reaches the
 # guest through ports forwarded on 127.0.0.1 only.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# The whole script is one function, read before it runs: editing the file cannot disturb a run.
+main() {
 
 need_root
 need_tools qemu-system-arm:qemu-system-arm mcopy:mtools python3:python3-minimal curl:curl ssh:openssh-client
 img=${1:-$(ls -t "$repo"/armhf-image/out/*-armhf.img 2>/dev/null | head -n 1 || true)}
 [[ -n $img && -f $img ]] || die "no image: build one with armhf-image/build-image.sh or pass its path"
+# An arm64 image (ARCH=arm64 build-image.sh) boots the same way on the 64-bit virt board.
+qemu=(qemu-system-arm -M virt -cpu cortex-a15)
+[[ $img == *-arm64.img ]] && qemu=(qemu-system-aarch64 -M virt -cpu cortex-a72)
 TIMEOUT=${TIMEOUT:-2400}
 
 work=$(mktemp -d /var/tmp/leafgate-boottest.XXXXXX)
@@ -79,8 +85,8 @@ guest() { # a command in the guest, as root over SSH
     -o ConnectTimeout=60 -o BatchMode=yes root@127.0.0.1 "$@"
 }
 console=$work/console.log
-log "booting under qemu-system-arm (virt, cortex-a15, 2 CPUs, 1 GB): NATS on 127.0.0.1:$nport, monitoring on 127.0.0.1:$hport, MQTT on 127.0.0.1:$mport"
-qemu-system-arm -M virt -cpu cortex-a15 -smp 2 -m 1024 \
+log "booting under ${qemu[*]} (2 CPUs, 1 GB): NATS on 127.0.0.1:$nport, monitoring on 127.0.0.1:$hport, MQTT on 127.0.0.1:$mport"
+"${qemu[@]}" -smp 2 -m 1024 \
   -kernel "$work/$kernel" -initrd "$work/$initrd" \
   -append "console=ttyAMA0,115200 root=LABEL=LEAFROOT rw rootwait fsck.repair=yes net.ifnames=0 systemd.show_status=1" \
   -drive if=none,id=disk,file="$work/disk.img",format=raw \
@@ -176,3 +182,5 @@ else
   die "the guest did not power off within 600 s"
 fi
 pass "boot test passed in $(($(date +%s) - t_start)) s"
+}
+main "$@"

@@ -15,6 +15,8 @@
 # when listing a folder. A real Pi's kernel gives 32-bit programs 32-bit offsets.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# The whole script is one function, read before it runs: editing the file cannot disturb a run.
+main() {
 
 ARCH=${ARCH:-armhf}
 case $ARCH in
@@ -60,3 +62,5 @@ pass "leafgate --version under emulation: $out ($(($(date +%s) - t0)) s)"
 gateway_checks "$root" "$work" 10 "$ARCH"
 grep -h 'ready in' "$work/run-$ARCH.log" | sed 's/^/    /' >&2 || true
 pass "emulated $ARCH test passed in $(($(date +%s) - t_start)) s"
+}
+main "$@"

@@ -229,7 +229,7 @@ gateway_checks() {
   local health
   health=$(curl -s -m $((10 * slow)) "http://127.0.0.1:$hport/healthz") || die "$label: /healthz did not answer"
   [[ $health == *'"ok"'* ]] || die "$label: /healthz said $health"
-  pass "$label: /healthz answers $health"
+  pass "$label: /healthz answers $(tr -d ' \n' <<<"$health")"
 
   nats_roundtrip "$nport" lgtest.nats "hello-from-the-host" $((10 * slow)) || die "$label: NATS publish not delivered"
   pass "$label: NATS publish from the host reached a subscriber"
