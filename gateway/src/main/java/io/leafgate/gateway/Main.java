@@ -7,6 +7,7 @@ import io.leafgate.leaf.server.ServerIdentity;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import org.tinylog.Logger;
 import org.tinylog.configuration.Configuration;
 import picocli.CommandLine;
@@ -117,7 +118,7 @@ public final class Main implements Callable<Integer> {
       // systemd (issue 6): SIGHUP reloads once started (and never exits the JVM before);
       // readiness, watchdog and stopping notifications when started with Type=notify.
       SystemdNotify systemd = SystemdNotify.fromEnvironment();
-      java.util.concurrent.atomic.AtomicReference<ConfigReload> reload = new java.util.concurrent.atomic.AtomicReference<>();
+      AtomicReference<ConfigReload> reload = new AtomicReference<>();
       Signals.onReload(() -> {
         ConfigReload r = reload.get();
         if (r == null) {
