@@ -32,7 +32,7 @@ work=$(mktemp -d /var/tmp/leafgate-boottest.XXXXXX)
 QEMU_PID=
 cleanup() {
   if [[ -n $QEMU_PID ]] && kill -0 "$QEMU_PID" 2>/dev/null; then
-    kill -TERM "$QEMU_PID" 2>/dev/null
+    kill -TERM "$QEMU_PID" 2>/dev/null || true
     sleep 2
     kill -KILL "$QEMU_PID" 2>/dev/null || true
   fi

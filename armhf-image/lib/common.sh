@@ -88,8 +88,10 @@ chroot_mount() {
 
 chroot_umount() {
   local root=$1 m
-  for m in dev/pts dev sys proc var/lib/leafgate; do
-    mountpoint -q "$root/$m" 2>/dev/null && umount -l "$root/$m"
+  for m in var/lib/leafgate dev/pts dev sys proc; do
+    if mountpoint -q "$root/$m" 2>/dev/null; then
+      umount -l "$root/$m" || log "could not unmount $root/$m"
+    fi
   done
   return 0
 }
@@ -277,8 +279,10 @@ gateway_checks() {
 # stop_helpers: ends the gateway and the notification listener a failed check left running, and
 # shows the end of the gateway's log. For the scripts' EXIT traps.
 stop_helpers() {
-  [[ -n ${GATEWAY_PID:-} ]] && kill -KILL "$GATEWAY_PID" 2>/dev/null
-  [[ -n ${LISTENER_PID:-} ]] && kill -KILL "$LISTENER_PID" 2>/dev/null
+  local p
+  for p in ${GATEWAY_PID:-} ${LISTENER_PID:-}; do
+    kill -KILL "$p" 2>/dev/null || true
+  done
   if [[ ${1:-0} != 0 && -n ${GATEWAY_LOG:-} && -f $GATEWAY_LOG ]]; then
     echo "---- last lines of $GATEWAY_LOG" >&2
     tail -n 25 "$GATEWAY_LOG" >&2
