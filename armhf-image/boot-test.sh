@@ -92,7 +92,7 @@ log "booting under ${qemu[*]} (2 CPUs, 1 GB): NATS on 127.0.0.1:$nport, monitori
   -drive if=none,id=disk,file="$work/disk.img",format=raw \
   -device virtio-blk-device,drive=disk \
   -netdev "user,id=net,restrict=on,hostfwd=tcp:127.0.0.1:$nport-:4222,hostfwd=tcp:127.0.0.1:$hport-:8222,hostfwd=tcp:127.0.0.1:$mport-:1883,hostfwd=tcp:127.0.0.1:$sport-:22" \
-  -device virtio-net-device,netdev=net \
+  -device virtio-net-device,netdev=net -device virtio-rng-device \
   -display none -serial "file:$console" -monitor "unix:$work/monitor.sock,server,nowait" \
   -no-reboot &
 QEMU_PID=$!
