@@ -18,6 +18,8 @@
 # settings) and an ext4 root (label LEAFROOT) that grows to the card at first boot.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# The whole script is one function, read before it runs: editing the file cannot disturb a run.
+main() {
 
 ARCH=${ARCH:-armhf}
 case $ARCH in
@@ -128,3 +130,5 @@ if [[ ${XZ:-0} == 1 ]]; then
 fi
 pass "image: $OUT ($(du -m --apparent-size "$OUT" | cut -f1) MB), built in $(($(date +%s) - t_start)) s"
 echo "$OUT"
+}
+main "$@"
