@@ -81,6 +81,7 @@ public final class Bench {
     Thread cleanup = new Thread(this::stopAll, "bench-cleanup");
     Runtime.getRuntime().addShutdownHook(cleanup);
     List<String> header = header();
+    String loadAtStart = ProcInfo.loadAverage();
     long t0;
     long buildNanos;
     try {
@@ -98,11 +99,17 @@ public final class Bench {
           .anyMatch(options::wants)) {
         timed("load", this::load);
       }
+    } catch (Exception e) {
+      stopAll();
+      System.err.println("bench: server logs kept in " + tmp);
+      throw e;
     } finally {
       stopAll();
     }
     header.add(String.format(Locale.ROOT, "Wall time: %.0f s (plus %.1f s for ./leafgate --version, which builds the "
-        + "distribution if it is stale).", (System.nanoTime() - t0) / 1e9, buildNanos / 1e9));
+        + "distribution if it is stale). Load average (1/5/15 min) at the start: %s, at the end: %s; "
+        + "figures from a busy machine are noise.", (System.nanoTime() - t0) / 1e9, buildNanos / 1e9, loadAtStart,
+        ProcInfo.loadAverage()));
     String text = report.render(header);
     System.out.print(text);
     Files.createDirectories(options.out().toAbsolutePath().getParent());

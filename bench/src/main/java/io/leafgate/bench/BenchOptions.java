@@ -114,7 +114,7 @@ record BenchOptions(boolean quick, int runs, Set<Scenario> only, Path root, Path
 
   /** The warm-up run per server before the measured runs of each throughput scenario and size. */
   Duration warmUpFor() {
-    return quick ? Duration.ofMillis(150) : Duration.ofMillis(500);
+    return quick ? Duration.ofMillis(150) : Duration.ofMillis(2000);
   }
 
   /** The request/reply warm-up and measurement lengths, and the sample bound. */

@@ -44,4 +44,14 @@ final class ProcInfo {
       return Optional.empty();
     }
   }
+
+  /** The 1, 5 and 15 minute load averages from {@code /proc/loadavg}, or "?" when unreadable. */
+  static String loadAverage() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+      return f[0] + " " + f[1] + " " + f[2];
+    } catch (IOException | RuntimeException e) {
+      return "?";
+    }
+  }
 }

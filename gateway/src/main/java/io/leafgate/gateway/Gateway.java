@@ -12,6 +12,7 @@ import io.leafgate.leaf.server.NatsServer;
 import io.leafgate.leaf.server.ServerIdentity;
 import io.leafgate.leaf.server.Transport;
 import io.leafgate.leaf.spi.StreamCapture;
+import io.leafgate.mqtt.server.MqttServer;
 import io.leafgate.storage.api.JetStreamStore;
 import io.leafgate.storage.api.StoreException;
 import io.leafgate.storage.engine.JetStreamEngine;
@@ -36,11 +37,14 @@ public final class Gateway implements AutoCloseable {
   private final StreamCapture capture = new StreamCapture();
   private final NatsServer nats;
   private MonitorServer monitor;
+  private MqttServer mqtt;
   private JetStreamStore jsStore;
   private JetStreamEngine jetStream;
   private final UplinkConfig uplinkConfig;
   private HubBridge uplink;
   private Path portsFile;
+  private java.nio.channels.FileChannel storeLockChannel;
+  private java.nio.channels.FileLock storeLock;
   private volatile boolean closed;
 
   private Gateway(ServerOptions options, UplinkConfig uplinkConfig) {
@@ -77,11 +81,19 @@ public final class Gateway implements AutoCloseable {
   }
 
   private void startAll() throws IOException {
+    long t0 = System.nanoTime();
     Files.createDirectories(options.storeDir);
+    lockStoreDir();
     if (options.jetStream) {
       startJetStream();
     }
+    long t1 = System.nanoTime();
     nats.start();
+    Logger.debug("Start-up: JetStream {} ms, NATS listener {} ms", (t1 - t0) / 1_000_000, (System.nanoTime() - t1) / 1_000_000);
+    if (options.mqttPort != 0) {
+      mqtt = new MqttServer(options, router, transport, capture, jetStream != null);
+      mqtt.start();
+    }
     if (uplinkConfig != null && uplinkConfig.enabled()) {
       uplink = new HubBridge(uplinkConfig, router, transport, jetStream, identity, options.jetStreamDomain,
           options.maxPayload);
@@ -94,10 +106,34 @@ public final class Gateway implements AutoCloseable {
       if (jetStream != null) {
         JetStreamMonitor.install(jetStream, monitor, core);
       }
+      if (mqtt != null) {
+        mqtt.installMonitoring(core, monitor);
+      }
       installLeafz(core);
       monitor.start();
     }
     writePortsFile();
+  }
+
+  /**
+   * Takes an exclusive lock on the store dir for the life of the process: two gateways on one store
+   * would corrupt each other's stream state and uplink cursor.
+   */
+  private void lockStoreDir() throws IOException {
+    Path lockFile = options.storeDir.resolve("leafgate.lock");
+    storeLockChannel = java.nio.channels.FileChannel.open(lockFile, java.nio.file.StandardOpenOption.CREATE,
+        java.nio.file.StandardOpenOption.WRITE);
+    try {
+      storeLock = storeLockChannel.tryLock();
+    } catch (java.nio.channels.OverlappingFileLockException e) {
+      storeLock = null;
+    }
+    if (storeLock == null) {
+      storeLockChannel.close();
+      storeLockChannel = null;
+      throw new IOException("the store dir " + options.storeDir.toAbsolutePath()
+          + " is in use by another leafgate; give each gateway its own store_dir");
+    }
   }
 
   private void startJetStream() throws IOException {
@@ -146,15 +182,26 @@ public final class Gateway implements AutoCloseable {
   private void writePortsFile() throws IOException {
     Map<String, Object> ports = new LinkedHashMap<>();
     ports.put("nats", List.of("nats://" + options.host + ":" + nats.boundPort()));
+    if (mqtt != null) {
+      ports.put("mqtt", List.of("mqtt://" + options.mqttHost + ":" + mqtt.boundPort()));
+    }
     if (monitor != null) {
       ports.put("monitoring", List.of("http://" + options.httpHost + ":" + monitor.boundPort()));
     }
     portsFile = options.storeDir.resolve("leafgate_" + ProcessHandle.current().pid() + ".ports");
-    Files.writeString(portsFile, JSON.std.asString(ports));
+    // Written whole or not at all: whoever polls for it never reads half a file.
+    Path tmp = options.storeDir.resolve(portsFile.getFileName() + ".tmp");
+    Files.writeString(tmp, JSON.std.asString(ports));
+    Files.move(tmp, portsFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
   }
 
   public int natsPort() {
     return nats.boundPort();
+  }
+
+  /** The MQTT listener's port, or 0 when MQTT is off. */
+  public int mqttPort() {
+    return mqtt == null ? 0 : mqtt.boundPort();
   }
 
   public int httpPort() {
@@ -241,6 +288,9 @@ public final class Gateway implements AutoCloseable {
     if (monitor != null) {
       monitor.close();
     }
+    if (mqtt != null) {
+      mqtt.close();
+    }
     if (uplink != null) {
       uplink.close();
     }
@@ -252,6 +302,13 @@ public final class Gateway implements AutoCloseable {
       jsStore.close();
     }
     transport.shutdown();
+    if (storeLockChannel != null) {
+      try {
+        storeLockChannel.close(); // releases the lock
+      } catch (IOException e) {
+        Logger.debug("Closing the store lock: {}", e.getMessage());
+      }
+    }
     if (portsFile != null) {
       try {
         Files.deleteIfExists(portsFile);

@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 /** The {@code leafgate} command line. */
 @Command(name = "leafgate", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Edge leaf-node gateway: a small NATS broker with local JetStream, MQTT and a store-and-forward uplink.",
-    subcommands = {Main.Run.class, Main.Check.class})
+    subcommands = {Main.Run.class, Main.Check.class, Main.StatusCmd.class})
 public final class Main implements Callable<Integer> {
   /** Exit code for a configuration error (EX_CONFIG from sysexits.h). */
   public static final int EXIT_CONFIG = 78;
@@ -65,7 +65,7 @@ public final class Main implements Callable<Integer> {
     @Option(names = {"-sd", "--store_dir"}, paramLabel = "DIR", description = "Store directory (default ./data).")
     Path storeDir;
 
-    /** Loads the file (if any) and applies the flags on top. */
+    /** Loads the file (if any, else /etc/leafgate/leafgate.conf is not assumed) and applies the flags on top. */
     ServerOptions load() throws ConfigException {
       ServerOptions o = config == null ? new ServerOptions()
           : ConfigLoader.load(config, System::getenv, java.util.List.of(io.leafgate.hub.UplinkConfig::check));
@@ -102,6 +102,10 @@ public final class Main implements Callable<Integer> {
     @Option(names = {"-V", "--trace"}, description = "Log at trace level.")
     boolean trace;
 
+    /** Starts, exercises the listeners once, and stops: used to record the class-data archive. */
+    @Option(names = {"--exit-after-start"}, hidden = true)
+    boolean exitAfterStart;
+
     @Override
     public Integer call() {
       Configuration.set("level", trace ? "trace" : debug ? "debug" : "info");
@@ -135,6 +139,12 @@ public final class Main implements Callable<Integer> {
         systemd.close();
         return 1;
       }
+      if (exitAfterStart) {
+        Training.exercise(g);
+        g.close();
+        systemd.close();
+        return 0;
+      }
       reload.set(new ConfigReload(this::load, o, systemd));
       systemd.ready("Ready: NATS on port " + g.natsPort()
           + (g.httpPort() > 0 ? ", monitoring on port " + g.httpPort() : ""));
@@ -151,6 +161,27 @@ public final class Main implements Callable<Integer> {
       systemd.close();
       Logger.info("leafgate stopped");
       return 0;
+    }
+  }
+
+  /** {@code leafgate status}: a person's view of a running gateway. */
+  @Command(name = "status", mixinStandardHelpOptions = true,
+      description = "Show whether the gateway is up, whether the site is islanded, and the replay backlog. "
+          + "Exit 0 connected (or no uplink), 3 islanded, 1 unreachable.")
+  static final class StatusCmd extends ConfigOptions implements Callable<Integer> {
+    @Option(names = {"--url"}, paramLabel = "URL", description = "Monitoring URL, e.g. http://127.0.0.1:8222.")
+    String url;
+
+    @Override
+    public Integer call() {
+      ServerOptions o;
+      try {
+        o = load();
+      } catch (ConfigException e) {
+        e.errors().forEach(err -> System.err.println(err));
+        return EXIT_CONFIG;
+      }
+      return Status.print(o, url, System.out);
     }
   }
 

@@ -80,8 +80,13 @@ final class Forwarder implements HubLink.Listener {
   private final LinkedHashMap<String, Item> inflight = new LinkedHashMap<>();
   /** Sequences held (queued or in flight): a redelivery of one of them is ignored. */
   private final java.util.HashSet<Long> held = new java.util.HashSet<>();
-  /** Messages asked of the local consumer, by pull request reply subject. */
-  private final Map<String, int[]> pulls = new HashMap<>();
+  /**
+   * Open pull requests to the local consumer, oldest first, with how many messages each still
+   * expects. The consumer serves requests in order, and a delivered message carries the stream
+   * subject rather than the request's reply subject, so data counts against the oldest request;
+   * a status (expiry) names its request.
+   */
+  private final ArrayDeque<Object[]> pulls = new ArrayDeque<>();
   private int pullOutstanding;
   private int inDoubtAtStart;
   private boolean resolving;
@@ -161,23 +166,48 @@ final class Forwarder implements HubLink.Listener {
       return;
     }
     String reply = pullPrefix + Long.toString(System.nanoTime(), 36);
-    pulls.put(reply, new int[] {want});
+    Object[] req = {reply, new int[] {want}};
+    pulls.addLast(req);
     pullOutstanding += want;
     String body = "{\"batch\":" + want + ",\"expires\":" + PULL_EXPIRES_NANOS + "}";
     int n = local.publish("$JS.API.CONSUMER.MSG.NEXT." + cfg.stream + "." + CONSUMER, reply, null, bytes(body));
     if (n == 0) {
-      pulls.remove(reply);
+      pulls.remove(req);
       pullOutstanding -= want;
     }
   }
 
+  /** Forgets the request a status names, with what it still expected. */
+  private void closePull(String reply) {
+    for (Iterator<Object[]> it = pulls.iterator(); it.hasNext(); ) {
+      Object[] r = it.next();
+      if (r[0].equals(reply)) {
+        pullOutstanding -= ((int[]) r[1])[0];
+        it.remove();
+        return;
+      }
+    }
+  }
+
+  /** Counts one delivered message against the oldest open request. */
+  private void countDelivery() {
+    Object[] head = pulls.peekFirst();
+    if (head == null) {
+      return;
+    }
+    int[] left = (int[]) head[1];
+    left[0]--;
+    pullOutstanding--;
+    if (left[0] <= 0) {
+      pulls.pollFirst();
+    }
+  }
+
   private void onLocalMessage(InternalClient.Message m) {
-    int[] left = pulls.get(m.subject());
     int status = m.status();
     if (status != 0) {
-      if (left != null) {
-        pulls.remove(m.subject());
-        pullOutstanding -= left[0];
+      if (status != 100) {
+        closePull(m.subject());
       }
       if (status != 408 && status != 404 && status != 100) {
         Logger.debug("Uplink forwarder: local consumer status {}", status);
@@ -185,13 +215,7 @@ final class Forwarder implements HubLink.Listener {
       pump();
       return;
     }
-    if (left != null) {
-      left[0]--;
-      pullOutstanding--;
-      if (left[0] <= 0) {
-        pulls.remove(m.subject());
-      }
-    }
+    countDelivery();
     String ack = m.reply();
     long seq = ackSeq(ack);
     if (seq <= 0) {

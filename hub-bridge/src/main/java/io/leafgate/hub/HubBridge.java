@@ -318,6 +318,7 @@ public final class HubBridge implements AutoCloseable {
       m.put("replay_rate", Math.round(rate * 10) / 10.0);
       m.put("replay_eta", live && rate > 0 ? GoFormat.uptime((long) (b[0] / rate * 1000)) : (b[0] == 0 ? "0s" : "unknown"));
       m.put("inflight", fs.inflight);
+      m.put("queued", fs.queued);
       m.put("forwarded", fs.confirmed.get());
       m.put("forwarded_bytes", fs.confirmedBytes.get());
       m.put("already_on_hub", fs.alreadyOnHub.get());

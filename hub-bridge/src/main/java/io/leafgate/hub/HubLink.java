@@ -655,7 +655,8 @@ final class HubLink implements GroupedSubscriber, FlushBatch.Flushable {
   /** Whether hub interest in {@code filter} can ever be served by an exported local subject. */
   private boolean exportable(String filter) {
     if (filter.startsWith("$LDS.") || filter.startsWith("$JS.API.") || filter.startsWith("$KV.")
-        || filter.startsWith("$OBJ.") || filter.startsWith("$SYS.") || filter.startsWith("$LG.")) {
+        || filter.startsWith("$OBJ.") || filter.startsWith("$SYS.") || filter.startsWith("$LG.")
+        || filter.startsWith("$MQTT.")) {
       return false;
     }
     for (String e : cfg.export) {
@@ -668,7 +669,8 @@ final class HubLink implements GroupedSubscriber, FlushBatch.Flushable {
 
   /** Whether a local message on {@code subject} may go up as a live message. */
   boolean mayForwardLive(String subject) {
-    if (subject.startsWith("$LG.") || subject.startsWith("$JS.API.") || subject.startsWith("$SYS.")) {
+    if (subject.startsWith("$LG.") || subject.startsWith("$JS.API.") || subject.startsWith("$SYS.")
+        || subject.startsWith("$MQTT.")) {
       return false;
     }
     boolean exported = false;

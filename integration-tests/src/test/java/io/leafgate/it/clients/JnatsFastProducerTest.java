@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.nats.client.Connection;
 import io.nats.client.Dispatcher;
 import java.io.InputStream;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -59,9 +60,11 @@ class JnatsFastProducerTest {
       o.writeDeadline = Duration.ofSeconds(1);
     });
          Connection pub = connect(gw.url());
-         Socket stuck = new Socket("127.0.0.1", gw.port())) {
-      // A raw client that subscribes and then never reads again.
-      stuck.setReceiveBufferSize(16 * 1024);
+         Socket stuck = new Socket()) {
+      // A raw client that subscribes and then never reads again; a small receive window (set
+      // before connecting) keeps the kernel from absorbing megabytes before the server notices.
+      stuck.setReceiveBufferSize(4 * 1024);
+      stuck.connect(new InetSocketAddress("127.0.0.1", gw.port()), 5000);
       stuck.getOutputStream().write("CONNECT {\"verbose\":false}\r\nSUB flood 1\r\nPING\r\n".getBytes(US_ASCII));
       readUntilPong(stuck.getInputStream());
       // Large messages fill the kernel's socket buffers (several MiB on loopback) quickly.

@@ -51,14 +51,14 @@ class JnatsRequestReplyTest {
           service.publish(m.getReplyTo(), new String(m.getData(), UTF_8).toUpperCase(Locale.ROOT).getBytes(UTF_8)));
       d.subscribe("svc.upper");
       roundTrip(service);
-      for (int i = 0; i < 50; i++) {
+      for (int i = 0; i < 20; i++) {
         Message reply = client.request("svc.upper", ("hello " + i).getBytes(UTF_8), WAIT);
         assertNotNull(reply, "request " + i + " got no reply");
         assertEquals("HELLO " + i, new String(reply.getData(), UTF_8));
       }
       // Many requests in flight at once share the client's one reply subscription.
       List<CompletableFuture<Message>> futures = new ArrayList<>();
-      for (int i = 0; i < 200; i++) {
+      for (int i = 0; i < 100; i++) {
         futures.add(client.request("svc.upper", ("async " + i).getBytes(UTF_8)));
       }
       for (int i = 0; i < futures.size(); i++) {

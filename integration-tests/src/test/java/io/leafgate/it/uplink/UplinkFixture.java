@@ -31,7 +31,7 @@ final class UplinkFixture {
   static Gateway gateway(Path dir, String config) throws Exception {
     Files.createDirectories(dir);
     Path file = dir.resolve("leafgate.conf");
-    Files.writeString(file, "server_name: edge1\nport: -1\nhttp_port: -1\nstore_dir: \"" + dir.resolve("data").toAbsolutePath()
+    Files.writeString(file, "server_name: edge1\nport: -1\nhttp_port: -1\nmqtt { port: -1 }\nstore_dir: \"" + dir.resolve("data").toAbsolutePath()
         + "\"\n" + config);
     ServerOptions o = ConfigLoader.load(file, System::getenv, List.of(UplinkConfig::check));
     return Gateway.start(o);

@@ -1,7 +1,6 @@
 package io.leafgate.leaf.proto;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.util.ReferenceCounted;
 
 /** One decoded operation of the NATS client protocol, as {@link NatsDecoder} emits it. */
 public sealed interface ClientOp {
@@ -12,45 +11,13 @@ public sealed interface ClientOp {
    * {@code PUB} or {@code HPUB}. {@code data} is a retained slice of the read buffer holding the
    * header block (first {@code hdrLen} bytes) and the payload; whoever handles the op releases it.
    */
-  record Pub(String subject, String reply, boolean headers, int hdrLen, ByteBuf data)
-      implements ClientOp, ReferenceCounted {
-    @Override
-    public int refCnt() {
-      return data.refCnt();
-    }
-
-    @Override
-    public Pub retain() {
-      data.retain();
-      return this;
-    }
-
-    @Override
-    public Pub retain(int increment) {
-      data.retain(increment);
-      return this;
-    }
-
-    @Override
-    public Pub touch() {
-      data.touch();
-      return this;
-    }
-
-    @Override
-    public Pub touch(Object hint) {
-      data.touch(hint);
-      return this;
-    }
-
-    @Override
+  record Pub(String subject, String reply, boolean headers, int hdrLen, ByteBuf data) implements ClientOp {
+    /**
+     * Releases the payload slice. (Pub is deliberately not a ReferenceCounted: Netty would then
+     * "touch" it on every pipeline hop, which costs more than the whole routing of a small message.)
+     */
     public boolean release() {
       return data.release();
-    }
-
-    @Override
-    public boolean release(int decrement) {
-      return data.release(decrement);
     }
   }
 

@@ -81,6 +81,23 @@ public final class ConnectOptions {
     }
   }
 
+  /**
+   * Checks that {@code json} is one JSON object or {@code null} with nothing after it, the least
+   * that Go's decoding into a struct needs (used for a client's INFO, which is otherwise ignored).
+   */
+  public static void requireObjectOrNull(String json) throws IOException {
+    try (JsonParser p = JSON_FACTORY.createParser(json)) {
+      JsonToken t = p.nextToken();
+      if (t != JsonToken.START_OBJECT && t != JsonToken.VALUE_NULL) {
+        throw new IOException("not a JSON object: " + t);
+      }
+      p.skipChildren();
+      if (p.nextToken() != null) {
+        throw new IOException("data after the JSON object");
+      }
+    }
+  }
+
   private static String canonicalKey(String key) {
     for (String k : KEYS) {
       if (k.equals(key)) {

@@ -29,7 +29,17 @@ public final class FlushBatch {
   }
 
   private final ArrayList<Flushable> touched = new ArrayList<>();
+  /** Where deliveries assemble their protocol lines; the batch belongs to one thread. */
+  private byte[] scratch = new byte[256];
   private Backlogged backlogged;
+
+  /** A scratch array of at least {@code n} bytes, owned by this batch's thread. */
+  public byte[] scratch(int n) {
+    if (scratch.length < n) {
+      scratch = new byte[Math.max(n, scratch.length * 2)];
+    }
+    return scratch;
+  }
 
   /**
    * Registers {@code f}. A subscriber adds itself only when it goes from "nothing to flush" to

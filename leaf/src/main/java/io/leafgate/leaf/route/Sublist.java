@@ -68,8 +68,10 @@ public final class Sublist {
       node.add(sub);
       count++;
       inserts++;
-      genId.incrementAndGet();
+      // Invalidate before the generation moves: a reader that sees the new generation must not
+      // then find a stale cached result (and keep it in its L1 cache under the new generation).
       invalidate(sub.subject);
+      genId.incrementAndGet();
     } finally {
       lock.writeLock().unlock();
     }
@@ -83,8 +85,8 @@ public final class Sublist {
       if (removed) {
         count--;
         removes++;
-        genId.incrementAndGet();
         invalidate(sub.subject);
+        genId.incrementAndGet();
       }
       return removed;
     } finally {

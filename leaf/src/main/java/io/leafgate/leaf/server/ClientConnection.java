@@ -127,7 +127,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
-    queueProto(server.infoFor(this).getBytes(StandardCharsets.UTF_8));
+    queueProto(server.infoFor(this, channel.localAddress() instanceof InetSocketAddress la ? la.getPort() : 0).getBytes(StandardCharsets.UTF_8));
     if (!server.register(this)) {
       sendErrAndClose("maximum connections exceeded", CloseReason.MAX_CONNECTIONS_EXCEEDED);
       return;
@@ -190,36 +190,51 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
   }
 
-  /** Closes the connection with a reason; callable from any thread. */
+  /**
+   * Closes the connection with a reason, after writing what is already queued for it (replies to
+   * earlier ops, as nats-server flushes before closing); callable from any thread.
+   */
   public void close(CloseReason reason) {
-    if (!channel.eventLoop().inEventLoop()) {
-      channel.eventLoop().execute(() -> close(reason));
-      return;
-    }
-    synchronized (this) {
-      if (closeReason != null) {
-        return;
-      }
-      closeReason = reason;
-    }
-    channel.close();
+    closeAfter(null, reason);
   }
 
-  /** Sends {@code -ERR} and then closes, once the error has been written. On the event loop. */
+  /** Sends {@code -ERR} after what is queued and then closes, once it has been written. */
   private void sendErrAndClose(String text, CloseReason reason) {
+    closeAfter(Wire.err(text), reason);
+  }
+
+  /**
+   * The one way a connection is closed by the server: records the reason (the first one wins),
+   * stops reading, writes what is queued plus {@code lastWords} (may be null), then closes. A peer
+   * that does not take those bytes within the write deadline is closed anyway.
+   */
+  private void closeAfter(byte[] lastWords, CloseReason reason) {
+    if (!channel.eventLoop().inEventLoop()) {
+      channel.eventLoop().execute(() -> closeAfter(lastWords, reason));
+      return;
+    }
     ByteBuf out;
     synchronized (this) {
       if (closeReason != null) {
         return;
       }
       closeReason = reason;
-      appendLocked(Wire.err(text));
+      if (lastWords != null) {
+        appendLocked(lastWords);
+      }
       out = pending;
       pending = null;
       closed = true;
     }
     channel.config().setAutoRead(false);
+    if (out == null) {
+      channel.close();
+      return;
+    }
     channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+    channel.eventLoop().schedule(() -> {
+      channel.close();
+    }, server.options().writeDeadline.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -227,8 +242,14 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    lastActivityMillis = System.currentTimeMillis();
     ClientOp op = (ClientOp) msg;
+    if (closeReason != null) {
+      // Closing: like nats-server, which stops parsing at the error, nothing more is processed.
+      if (op instanceof ClientOp.Pub p) {
+        p.release();
+      }
+      return;
+    }
     // The decoder refuses anything but CONNECT first when authentication is required; this guards
     // the same rule for whatever gets past it.
     if (!connectReceived && server.authenticator().required()
@@ -267,12 +288,15 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     } else if (op instanceof ClientOp.Err e) {
       Logger.info("cid={} client sent an error: {}", cid, e.text());
       close(CloseReason.PARSE_ERROR);
+    } else if (op instanceof ClientOp.Info i) {
+      processInfo(i);
     }
-    // INFO and +OK from a client are accepted and ignored.
+    // +OK from a client is accepted and ignored.
   }
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
+    lastActivityMillis = System.currentTimeMillis();
     batch.flushAll();
     FlushBatch.Backlogged b = batch.takeStall();
     if (b != null && readPaused && stallTimer == null) {
@@ -338,6 +362,20 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
   }
 
+  /**
+   * nats-server decodes a client's INFO into its Info struct and closes the connection, without
+   * -ERR, when that fails; otherwise a client's INFO is ignored. leafgate checks the JSON syntax and
+   * that the body is an object or null, not the type of each Info field.
+   */
+  private void processInfo(ClientOp.Info info) {
+    try {
+      ConnectOptions.requireObjectOrNull(info.json());
+    } catch (IOException e) {
+      Logger.info("cid={} INFO from the client is not a JSON object: {}", cid, e.getMessage());
+      close(CloseReason.PROTOCOL_VIOLATION);
+    }
+  }
+
   private void authViolation() {
     Logger.info("cid={} client {}:{} failed authorization (user \"{}\")", cid, remoteIp, remotePort,
         opts.user == null ? "" : opts.user);
@@ -363,26 +401,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
       case AUTHORIZATION_VIOLATION -> CloseReason.AUTHENTICATION_VIOLATION;
     };
     Logger.info("cid={} client protocol error: {}", cid, e.detail());
-    if (e.clientText() != null) {
-      sendErrAndClose(e.clientText(), reason);
-    } else {
-      // Flush what is queued (replies to earlier ops), then close.
-      ByteBuf out;
-      synchronized (this) {
-        if (closeReason != null) {
-          return;
-        }
-        closeReason = reason;
-        out = pending;
-        pending = null;
-        closed = true;
-      }
-      if (out != null) {
-        channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
-      } else {
-        channel.close();
-      }
-    }
+    closeAfter(e.clientText() == null ? null : Wire.err(e.clientText()), reason);
   }
 
   private void processPub(ClientOp.Pub p) {
@@ -408,7 +427,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
     // nats-server's sublist matches nothing for a subject with an empty token ("a..b", ".a",
     // "a."), even a full wildcard; with pedantic on the client was warned above.
-    SublistResult r = Subjects.isValidPublish(subject) ? lookup(subject) : SublistResult.EMPTY;
+    SublistResult r = lookup(subject);
     Msg m = new Msg(subject, reply, p.hdrLen(), p.data());
     int delivered = router.publish(r, m, opts.echo ? null : this, Origin.CLIENT, batch);
     if (delivered == 0 && reply != null && opts.noResponders) {
@@ -476,7 +495,10 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     return ok;
   }
 
-  /** The L1 cache: valid while the sublist's generation is unchanged. */
+  /**
+   * The L1 cache: valid while the sublist's generation is unchanged. A subject that could never
+   * match (an empty token) is cached as matching nothing, so it is checked once, not per message.
+   */
   private SublistResult lookup(String subject) {
     long gen = router.sublist().genId();
     if (gen != l1Gen) {
@@ -485,7 +507,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
     SublistResult r = l1.get(subject);
     if (r == null) {
-      r = router.sublist().match(subject);
+      r = Subjects.isValidPublish(subject) ? router.sublist().match(subject) : SublistResult.EMPTY;
       if (l1.size() >= L1_CACHE_MAX) {
         l1.clear();
       }
@@ -615,6 +637,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
     boolean first;
     long queued;
+    byte[] scratch = producerBatch.scratch(Wire.controlLineBytes(m.subject(), sub.sidBytes, m.reply()));
     synchronized (this) {
       if (closed) {
         return;
@@ -622,14 +645,16 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
       if (pending == null) {
         pending = channel.alloc().ioBuffer(Math.max(256, m.size() + 64));
       }
-      Wire.writeMsg(pending, m.subject(), sub.sidBytes, m.reply(), m.hdrLen(), m.data());
+      Wire.writeMsg(pending, m.subject(), sub.sidBytes, m.reply(), m.hdrLen(), m.data(), scratch);
       outMsgs++;
       outBytes += m.size();
       first = !flushScheduled;
       flushScheduled = true;
       queued = pending.readableBytes();
     }
-    long backlog = queued + channelPendingBytes();
+    // The socket's own queue only matters once it is over its high water mark (set from
+    // max_pending), which isWritable() tells without walking it.
+    long backlog = channel.isWritable() ? queued : queued + channelPendingBytes();
     long max = server.options().maxPending;
     if (backlog > max) {
       slowConsumer(CloseReason.SLOW_CONSUMER_PENDING_BYTES);

@@ -45,8 +45,8 @@ public final class NatsServer implements AutoCloseable {
   private final ArrayList<ClosedConnection> closed = new ArrayList<>();
   private final long startMillis = System.currentTimeMillis();
   private Channel serverChannel;
-  private int boundPort;
-  private String infoPrefix;
+  private volatile int boundPort;
+  private volatile String infoPrefix;
 
   public NatsServer(ServerOptions options, ServerIdentity identity, Router router, Transport transport) {
     this.options = options;
@@ -65,7 +65,7 @@ public final class NatsServer implements AutoCloseable {
         .option(ChannelOption.SO_REUSEADDR, true)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.SO_KEEPALIVE, true)
-        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024))
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark(options.maxPending))
         .childOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(64, 512, 65536))
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
@@ -109,9 +109,26 @@ public final class NatsServer implements AutoCloseable {
     }
   }
 
+  /**
+   * The socket queue's water marks: at most 256 KiB, and well below max_pending, so that a client
+   * whose socket backs up is noticed (unwritable) before its backlog matters.
+   */
+  static WriteBufferWaterMark waterMark(long maxPending) {
+    int high = (int) Math.max(4096, Math.min(256 * 1024, maxPending / 4));
+    return new WriteBufferWaterMark(high / 2, high);
+  }
+
   /** The INFO line for one client, with its id and address. */
-  String infoFor(ClientConnection c) {
-    return infoPrefix + ",\"client_id\":" + c.cid() + ",\"client_ip\":\"" + c.remoteIp() + "\"}\r\n";
+  String infoFor(ClientConnection c, int localPort) {
+    String prefix = infoPrefix;
+    if (prefix == null) {
+      // A client accepted in the instant between bind and the end of start().
+      if (boundPort == 0) {
+        boundPort = localPort;
+      }
+      prefix = buildInfoPrefix();
+    }
+    return prefix + ",\"client_id\":" + c.cid() + ",\"client_ip\":\"" + c.remoteIp() + "\"}\r\n";
   }
 
   /** Registers a new connection; false when max_connections is reached. */

@@ -26,10 +26,11 @@ class UnitsTest {
     assertEquals(Duration.ofSeconds(5), Units.parseDuration("+5s"));
     assertEquals(Duration.ZERO, Units.parseDuration("0"));
     assertEquals(Duration.ofMillis(1), Units.parseDuration(".001s"));
+    assertEquals(Duration.ofDays(7), Units.parseDuration("7d")); // leafgate's addition for buffer ages
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"", "10", "s", "10 s", "1.2.3s", "5d", "2M", "1h x", "-", "."})
+  @ValueSource(strings = {"", "10", "s", "10 s", "1.2.3s", "5w", "2M", "1h x", "-", "."})
   void badDurationsAreRejectedWithAHint(String text) {
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> Units.parseDuration(text));

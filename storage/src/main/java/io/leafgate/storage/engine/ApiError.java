@@ -75,8 +75,17 @@ public final class ApiError extends Exception {
     return new ApiError(500, 10052, why);
   }
 
+  /** nats-server's JSStreamInvalidConfigF: code 500 whatever the reason. */
   public static ApiError streamInvalidConfig(String why) {
-    return new ApiError(400, 10052, why);
+    return new ApiError(500, 10052, why);
+  }
+
+  public static ApiError streamNamePathSeparators() {
+    return new ApiError(400, 10128, "Stream name can not contain path separators");
+  }
+
+  public static ApiError consumerNamePathSeparators() {
+    return new ApiError(400, 10127, "Consumer name can not contain path separators");
   }
 
   public static ApiError streamUpdate(String why) {
@@ -129,6 +138,11 @@ public final class ApiError extends Exception {
 
   public static ApiError deleteNotPermitted() {
     return new ApiError(500, 10057, "message delete not permitted");
+  }
+
+  /** nats-server's JSStreamMsgDeleteFailedF with the store's reason. */
+  public static ApiError messageDeleteFailed(String why) {
+    return new ApiError(500, 10057, why);
   }
 
   public static ApiError sequenceNotFound(long seq) {

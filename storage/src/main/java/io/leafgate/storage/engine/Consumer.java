@@ -52,6 +52,8 @@ public final class Consumer {
   /** Initial last-per-subject sequences still to deliver. */
   private final ArrayDeque<Long> initial = new ArrayDeque<>();
   private final ArrayDeque<StoredMessage> prefetch = new ArrayDeque<>();
+  /** Whether the last message {@link #nextNew} returned came from {@link #initial}. */
+  private boolean lastNewFromInitial;
   /** Undelivered matching messages; -1 when it must be counted again. */
   private long numPending = -1;
 
@@ -298,12 +300,13 @@ public final class Consumer {
       long size = deliverySize(m);
       if (req != null && req.maxBytes > 0 && size > req.bytesLeft) {
         if (!redelivery) {
-          prefetch.addFirst(m);
+          putBack(m);
         } else {
           redeliver.add(m.seq());
         }
         req.sendStatus(stream.engine, "409 Message Size Exceeds MaxBytes", true);
         waiting.remove(req);
+        req.cancelTimers();
         continue;
       }
       deliver(m, target, redelivery);
@@ -323,14 +326,17 @@ public final class Consumer {
     }
   }
 
-  /** Sends 404 to no-wait requests that can get no more messages now. */
+  /** Ends the no-wait requests that can get no more messages now (408 after messages, else 404). */
   private void finishNoWait() {
     for (Iterator<PullRequest> it = waiting.iterator(); it.hasNext(); ) {
       PullRequest r = it.next();
       if (r.noWait && (r.expiresNanos == 0 || r.delivered > 0)) {
         it.remove();
         r.cancelTimers();
-        if (r.delivered == 0 || r.expiresNanos == 0) {
+        if (r.delivered > 0) {
+          // nats-server 2.9/2.10 end a no-wait pull that got messages with 408 and the pending count.
+          r.sendStatus(stream.engine, "408 Request Timeout", true);
+        } else {
           r.sendStatus(stream.engine, "404 No Messages", false);
         }
       }
@@ -360,6 +366,22 @@ public final class Consumer {
     return null;
   }
 
+  /**
+   * Returns a message taken by {@link #nextNew} but not delivered (it did not fit the request's
+   * max_bytes): it is the next one to go out again, to a later request.
+   */
+  private void putBack(StoredMessage m) {
+    if (lastNewFromInitial) {
+      initial.addFirst(m.seq());
+    } else {
+      prefetch.addFirst(m);
+      nextSeq = m.seq();
+    }
+    if (numPending >= 0) {
+      numPending++;
+    }
+  }
+
   private StoredMessage nextNew() throws StoreException {
     while (true) {
       if (!initial.isEmpty()) {
@@ -367,10 +389,12 @@ public final class Consumer {
         StoredMessage m = stream.store.load(s);
         if (m != null) {
           numPendingDecrement();
+          lastNewFromInitial = true;
           return m;
         }
         continue;
       }
+      lastNewFromInitial = false;
       if (prefetch.isEmpty()) {
         long limit = stream.durableSeq;
         if (nextSeq > limit) {
@@ -783,6 +807,22 @@ public final class Consumer {
     heartbeatTimer = stream.engine.loop().schedule(config.idleHeartbeat, this::pushHeartbeat);
   }
 
+  /**
+   * The deliver subject may have lost its last subscriber: the inactive threshold counts from now,
+   * as nats-server starts its delete timer when interest goes away (not from the last periodic check).
+   */
+  void onInterestMaybeLost() {
+    if (deleted || config.isPull() || config.inactiveThreshold <= 0
+        || stream.engine.hasInterest(config.deliverSubject)) {
+      return;
+    }
+    lastActivityNanos = System.nanoTime();
+    if (inactiveTimer != null) {
+      inactiveTimer.cancel();
+    }
+    inactiveTimer = stream.engine.loop().schedule(config.inactiveThreshold, this::checkInactive);
+  }
+
   private void checkInactive() {
     if (deleted) {
       return;
@@ -853,8 +893,12 @@ public final class Consumer {
     m.put("delivered", delivered);
     Map<String, Object> floor = new LinkedHashMap<>();
     boolean durable = config.isDurable() && !stream.config.memory && !config.memStorage;
-    floor.put("consumer_seq", durable ? Math.min(committedFloorD, ackFloorD) : ackFloorD);
-    floor.put("stream_seq", durable ? Math.min(committedFloorS, ackFloorS) : ackFloorS);
+    long floorD = durable ? Math.min(committedFloorD, ackFloorD) : ackFloorD;
+    long floorS = durable ? Math.min(committedFloorS, ackFloorS) : ackFloorS;
+    // Until something is acknowledged nats-server reports a zero floor (its stored state starts
+    // empty), even when the consumer starts past the first message.
+    floor.put("consumer_seq", floorD);
+    floor.put("stream_seq", floorD == 0 ? 0 : floorS);
     if (lastAckWall > 0) {
       floor.put("last_active", Json.time(lastAckWall));
     }

@@ -22,13 +22,14 @@ public final class ConsumerConfig {
       this.json = json;
     }
 
-    static DeliverPolicy of(String s) throws ApiError {
+    static DeliverPolicy of(String s) throws Json.BadJson {
       for (DeliverPolicy p : values()) {
         if (p.json.equals(s)) {
           return p;
         }
       }
-      throw ApiError.consumerBadRequest(10094, "invalid deliver policy");
+      // nats-server fails to decode an unknown policy: "invalid JSON".
+      throw new Json.BadJson("can not unmarshal deliver_policy");
     }
   }
 
@@ -76,11 +77,9 @@ public final class ConsumerConfig {
 
   private ConsumerConfig(Map<String, Object> m, String subjectName) throws ApiError, Json.BadJson {
     this.durableName = emptyToNull(Json.strOf(m, "durable_name", null));
-    String n = emptyToNull(Json.strOf(m, "name", null));
-    if (n == null) {
-      n = durableName != null ? durableName : subjectName;
-    }
-    this.name = n;
+    // The subject-based create API names the consumer by its subject token, whatever the body says;
+    // the legacy forms keep the body's name (none for a legacy durable, as nats-server echoes it).
+    this.name = subjectName != null ? subjectName : emptyToNull(Json.strOf(m, "name", null));
     this.description = emptyToNull(Json.strOf(m, "description", null));
     this.deliverPolicy = DeliverPolicy.of(Json.strOf(m, "deliver_policy", "all").isEmpty()
         ? "all" : Json.strOf(m, "deliver_policy", "all"));
@@ -91,7 +90,7 @@ public final class ConsumerConfig {
       case "none", "" -> AckPolicy.NONE;
       case "all" -> AckPolicy.ALL;
       case "explicit" -> AckPolicy.EXPLICIT;
-      default -> throw ApiError.consumerBadRequest(10094, "invalid ack policy");
+      default -> throw new Json.BadJson("can not unmarshal ack_policy");
     };
     List<Object> bo = Json.listOf(m, "backoff");
     List<Long> b = new ArrayList<>();
@@ -166,6 +165,11 @@ public final class ConsumerConfig {
     return c;
   }
 
+  /** Decodes the {@code config} member of a create request; {@link #validate} checks it later. */
+  static ConsumerConfig decode(Map<String, Object> m, String subjectName) throws ApiError, Json.BadJson {
+    return new ConsumerConfig(m, subjectName);
+  }
+
   /** Reads a configuration the engine stored earlier. */
   public static ConsumerConfig fromStored(String json) throws ApiError, Json.BadJson {
     return new ConsumerConfig(Json.object(json.getBytes(java.nio.charset.StandardCharsets.UTF_8)), null);
@@ -187,7 +191,7 @@ public final class ConsumerConfig {
     return filterSubjects;
   }
 
-  private void validate() throws ApiError {
+  void validate() throws ApiError {
     if (durableName != null && !isValidName(durableName)) {
       throw ApiError.consumerBadRequest(10103, "durable name can not contain '.', '*', '>'");
     }
@@ -269,7 +273,8 @@ public final class ConsumerConfig {
         throw ApiError.consumerBadRequest(10108, "consumer with flow control also needs heartbeats");
       }
     }
-    if (ackPolicy == AckPolicy.NONE && maxAckPending > 0) {
+    if (!isPull() && ackPolicy == AckPolicy.NONE && maxAckPending > 0) {
+      // Only push consumers are refused; a pull consumer with ack none keeps (and echoes) the value.
       throw ApiError.consumerBadRequest(10082, "consumer requires ack policy for max ack pending");
     }
     if (maxBatch < 0 || maxExpires < 0) {
@@ -376,13 +381,14 @@ public final class ConsumerConfig {
 
   /** Checks an update against the current configuration; the fields nats-server freezes may not change. */
   public void checkUpdateFrom(ConsumerConfig old) throws ApiError {
+    // nats-server 2.10's checkNewConsumerConfig, in its order.
     if (deliverPolicy != old.deliverPolicy) {
       throw ApiError.consumerCreate("deliver policy can not be updated");
     }
     if (optStartSeq != old.optStartSeq) {
       throw ApiError.consumerCreate("start sequence can not be updated");
     }
-    if (!java.util.Objects.equals(optStartTime, old.optStartTime)) {
+    if (optStartTimeNanos != old.optStartTimeNanos || (optStartTime == null) != (old.optStartTime == null)) {
       throw ApiError.consumerCreate("start time can not be updated");
     }
     if (ackPolicy != old.ackPolicy) {
@@ -391,15 +397,18 @@ public final class ConsumerConfig {
     if (replayOriginal != old.replayOriginal) {
       throw ApiError.consumerCreate("replay policy can not be updated");
     }
-    if (isPull() != old.isPull()) {
-      throw ApiError.consumerCreate(old.isPull()
-          ? "can not update pull consumer to push based" : "can not update push consumer to pull based");
+    if (idleHeartbeat != old.idleHeartbeat) {
+      throw ApiError.consumerCreate("heart beats can not be updated");
     }
     if (flowControl != old.flowControl) {
       throw ApiError.consumerCreate("flow control can not be updated");
     }
-    if (isPull() && maxWaiting != old.maxWaiting) {
+    if (maxWaiting != old.maxWaiting) {
       throw ApiError.consumerCreate("max waiting can not be updated");
+    }
+    if (isPull() != old.isPull()) {
+      throw ApiError.consumerCreate(old.isPull()
+          ? "can not update pull consumer to push based" : "can not update push consumer to pull based");
     }
   }
 

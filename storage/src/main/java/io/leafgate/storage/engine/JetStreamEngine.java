@@ -97,7 +97,15 @@ public final class JetStreamEngine implements AutoCloseable {
     }
 
     @Override
-    public void onUnsubscribe(Subscription sub) {}
+    public void onUnsubscribe(Subscription sub) {
+      if (pushSubjects.isEmpty() || sub.subscriber instanceof ApiSubscriber) {
+        return;
+      }
+      if (pushSubjects.contains(sub.subject) || Subjects.hasWildcard(sub.subject)) {
+        String s = sub.subject;
+        loop.execute(() -> pushInterestMaybeLost(s));
+      }
+    }
   };
 
   public JetStreamEngine(Router router, JetStreamStore store, Options options) {
@@ -335,6 +343,17 @@ public final class JetStreamEngine implements AutoCloseable {
     }
   }
 
+  /** A subscription that may have been a push consumer's last one went away. */
+  private void pushInterestMaybeLost(String unsubscribed) {
+    for (Stream s : streams.values()) {
+      for (Consumer c : new ArrayList<>(s.consumers.values())) {
+        if (!c.config.isPull() && Subjects.matches(unsubscribed, c.config.deliverSubject)) {
+          c.onInterestMaybeLost();
+        }
+      }
+    }
+  }
+
   private void kickPushConsumers(String subscribed) {
     for (Stream s : streams.values()) {
       for (Consumer c : s.consumers.values()) {
@@ -425,7 +444,13 @@ public final class JetStreamEngine implements AutoCloseable {
     }
     commitGroup();
     batch.flushAll();
+    if (!toKick.isEmpty()) {
+      // A commit that completed on this thread moved watermarks: deliver in the next batch.
+      loop.execute(NO_OP);
+    }
   }
+
+  private static final Runnable NO_OP = () -> {};
 
   private void commitGroup() {
     Map<Consumer, ConsumerState> saved = new LinkedHashMap<>();
@@ -478,19 +503,27 @@ public final class JetStreamEngine implements AutoCloseable {
     return false;
   }
 
-  /** Runs on the store's sync thread once a group is durable. */
+  /**
+   * Runs once a group is durable (on the store's sync thread, or on the engine thread when the
+   * store commits synchronously). The engine learns the new watermark before any reply goes out: a
+   * client that pulls right after its publish ack must find the message, as with nats-server.
+   */
   private void onGroupDurable(List<Reply> replies, Map<Stream, Long> watermarks, Map<Consumer, ConsumerState> saved) {
+    if (loop.inLoop()) {
+      applyDurable(replies, watermarks, saved);
+    } else {
+      loop.execute(() -> applyDurable(replies, watermarks, saved));
+    }
+  }
+
+  private void applyDurable(List<Reply> replies, Map<Stream, Long> watermarks, Map<Consumer, ConsumerState> saved) {
+    watermarks.forEach(Stream::onDurable);
+    saved.forEach(Consumer::onCommitted);
     FlushBatch b = new FlushBatch();
     for (Reply r : replies) {
       router.publish(new Msg(r.subject(), null, 0, Unpooled.wrappedBuffer(r.body())), null, Origin.INTERNAL, b);
     }
     b.flushAll();
-    if (!watermarks.isEmpty() || !saved.isEmpty()) {
-      loop.execute(() -> {
-        watermarks.forEach(Stream::onDurable);
-        saved.forEach(Consumer::onCommitted);
-      });
-    }
   }
 
   private void failReplies(List<Reply> replies) {
@@ -672,10 +705,12 @@ public final class JetStreamEngine implements AutoCloseable {
 
   /** Creates or updates a consumer ({@code action}: "create", "update", or "" for either). */
   Consumer createConsumer(Stream s, ConsumerConfig cfg, String action) throws ApiError {
-    String name = cfg.name != null ? cfg.name : newConsumerName();
+    // A legacy durable has no name in its configuration (nats-server echoes none): its durable name
+    // names it. A legacy ephemeral without a name gets a generated one, echoed in the configuration.
+    String name = cfg.name != null ? cfg.name : cfg.durableName != null ? cfg.durableName : newConsumerName();
     Consumer existing = s.consumers.get(name);
     if (existing != null) {
-      if (existing.config.equals(withName(cfg, name))) {
+      if (existing.config.equals(cfg)) {
         return existing;
       }
       if (action.equals("create")) {
@@ -703,7 +738,7 @@ public final class JetStreamEngine implements AutoCloseable {
     }
     checkFilters(s, cfg);
     checkWorkQueue(s, cfg);
-    if (cfg.name == null) {
+    if (cfg.name == null && cfg.durableName == null) {
       cfg = withName(cfg, name);
     }
     Consumer c = new Consumer(s, name, cfg, wallNanos());

@@ -140,12 +140,28 @@ final class JsApi {
         if (a.size() != 3) {
           throw ApiError.badRequest();
         }
-        Map<String, Object> req = Json.object(body);
-        StreamConfig cfg = StreamConfig.parse(req, a.get(2));
+        // nats-server's order: decode (an empty body is invalid JSON), the name in the subject, then
+        // the configuration checks; an update checks the configuration before the name.
+        if (body == null || body.length == 0) {
+          throw new Json.BadJson("empty request");
+        }
+        boolean create = verb.equals("CREATE");
+        StreamConfig cfg = StreamConfig.decode(Json.object(body));
+        if (!create) {
+          cfg.validate();
+        }
         if (!cfg.name.equals(a.get(2))) {
           throw ApiError.streamNameMismatch();
         }
-        boolean create = verb.equals("CREATE");
+        if (create) {
+          if (cfg.name.indexOf('/') >= 0 || cfg.name.indexOf('\\') >= 0) {
+            throw ApiError.streamNamePathSeparators();
+          }
+          if (cfg.sealed) {
+            throw ApiError.streamInvalidConfig("stream configuration for create can not be sealed");
+          }
+          cfg.validate();
+        }
         boolean existed = engine.streams().containsKey(cfg.name);
         Stream s = create ? engine.createStream(cfg) : engine.updateStream(cfg);
         Map<String, Object> m = typed(type);
@@ -270,6 +286,11 @@ final class JsApi {
             throw ApiError.storageFailure(e.getMessage());
           }
           if (!ok) {
+            // nats-server's file store fails past the last sequence (and for 0); the memory store
+            // and interior gaps answer "sequence not found".
+            if (!s.config.memory && (seq <= 0 || seq > s.store.state().lastSeq())) {
+              throw ApiError.messageDeleteFailed(seq <= 0 ? "no message found" : "stream store EOF");
+            }
             throw ApiError.sequenceNotFound(seq);
           }
           Map<String, Object> m = typed(type);
@@ -361,7 +382,9 @@ final class JsApi {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("messages", st.msgs());
     m.put("bytes", st.bytes());
-    m.put("first_seq", st.firstSeq());
+    // A stream that never stored anything reports first_seq 0, as nats-server does; after messages
+    // went away it is last_seq + 1.
+    m.put("first_seq", st.lastSeq() == 0 && st.msgs() == 0 ? 0 : st.firstSeq());
     m.put("first_ts", Json.time(st.msgs() == 0 ? 0 : st.firstTsNanos()));
     m.put("last_seq", st.lastSeq());
     m.put("last_ts", Json.time(st.lastTsNanos()));
@@ -490,9 +513,9 @@ final class JsApi {
         Stream s = engine.streams().get(arg(a, 3));
         Consumer c = s == null ? null : s.consumers.get(arg(a, 4));
         if (c == null || reply == null) {
-          if (reply != null) {
-            PullRequest.status(engine, reply, "404 No Messages", 0, 0, false);
-          }
+          // nats-server does not answer a pull for a missing stream or consumer (no status, and no
+          // 503 since its API import has interest). A 404 would make jnats' consume() pull again at
+          // once, in a loop; silence lets its heartbeat handling look the consumer up instead.
           engine.stats.apiTotal--;
           return;
         }
@@ -505,21 +528,24 @@ final class JsApi {
 
   private void create(List<String> a, String reply, byte[] body, String type, boolean legacyDurable)
       throws ApiError, Json.BadJson {
+    // nats-server 2.10's jsConsumerCreateRequest, in its order: decode, stream name, consumer name,
+    // the legacy forms' durable rules, the filter in the subject, then the stream.
+    if (body == null || body.length == 0) {
+      throw new Json.BadJson("empty request");
+    }
     Map<String, Object> req = Json.object(body);
+    Map<String, Object> cfgMap = Json.mapOf(req, "config");
+    String action = Json.strOf(req, "action", "");
     String streamName = legacyDurable ? arg(a, 3) : arg(a, 2);
     String subjName = legacyDurable ? arg(a, 4) : (a.size() > 3 ? a.get(3) : null);
     String subjFilter = !legacyDurable && a.size() > 4 ? String.join(".", a.subList(4, a.size())) : null;
-    String reqStream = Json.strOf(req, "stream_name", "");
-    if (!reqStream.isEmpty() && !reqStream.equals(streamName)) {
+    ConsumerConfig cfg = ConsumerConfig.decode(cfgMap == null ? Map.of() : cfgMap, legacyDurable ? null : subjName);
+    if (!Json.strOf(req, "stream_name", "").equals(streamName)) {
       throw ApiError.streamNameMismatch();
     }
-    Map<String, Object> cfgMap = Json.mapOf(req, "config");
-    if (cfgMap == null) {
-      throw ApiError.consumerBadRequest(10003, "bad request");
+    if (subjName != null && (subjName.indexOf('/') >= 0 || subjName.indexOf('\\') >= 0)) {
+      throw ApiError.consumerNamePathSeparators();
     }
-    String action = Json.strOf(req, "action", "");
-    Stream s = streamOrThrow(streamName);
-    ConsumerConfig cfg = ConsumerConfig.parse(cfgMap, subjName);
     if (legacyDurable) {
       if (cfg.durableName == null) {
         throw ApiError.consumerBadRequest(10018, "consumer expected to be durable but a durable name was not set");
@@ -531,13 +557,8 @@ final class JsApi {
       if (cfg.durableName != null) {
         throw ApiError.consumerBadRequest(10020, "consumer expected to be ephemeral but a durable name was set in request");
       }
-    } else {
-      if (cfg.durableName != null && !cfg.durableName.equals(subjName)) {
-        throw ApiError.consumerBadRequest(10017, "consumer name in subject does not match durable name in request");
-      }
-      if (cfg.name != null && !cfg.name.equals(subjName)) {
-        throw ApiError.consumerBadRequest(10017, "consumer name in subject does not match durable name in request");
-      }
+    } else if (cfg.durableName != null && !cfg.durableName.equals(subjName)) {
+      throw ApiError.consumerBadRequest(10017, "consumer name in subject does not match durable name in request");
     }
     if (subjFilter != null) {
       if (!cfg.filterSubjects.isEmpty()) {
@@ -548,6 +569,11 @@ final class JsApi {
             "Consumer create request did not match filtered subject from create subject");
       }
     }
+    if (cfg.replicas > 1) {
+      throw ApiError.replicasNotSupported();
+    }
+    Stream s = streamOrThrow(streamName);
+    cfg.validate();
     Consumer c = engine.createConsumer(s, cfg, action);
     Map<String, Object> m = typed(type);
     m.putAll(c.info());

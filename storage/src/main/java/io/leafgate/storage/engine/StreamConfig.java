@@ -66,11 +66,12 @@ public final class StreamConfig {
       s.add(name);
     }
     this.subjects = List.copyOf(s);
+    // An unknown enum value fails nats-server's JSON decoding, so it is "invalid JSON" there too.
     this.retention = switch (Json.strOf(m, "retention", "limits").toLowerCase()) {
       case "limits", "" -> Retention.LIMITS;
       case "interest" -> Retention.INTEREST;
       case "workqueue" -> Retention.WORKQUEUE;
-      default -> throw ApiError.streamInvalidConfig("invalid retention policy");
+      default -> throw new Json.BadJson("can not unmarshal retention");
     };
     this.maxConsumers = limit(Json.longOf(m, "max_consumers", -1));
     this.maxMsgs = limit(Json.longOf(m, "max_msgs", -1));
@@ -81,12 +82,12 @@ public final class StreamConfig {
     this.discardNew = switch (Json.strOf(m, "discard", "old").toLowerCase()) {
       case "old", "" -> false;
       case "new" -> true;
-      default -> throw ApiError.streamInvalidConfig("invalid discard policy");
+      default -> throw new Json.BadJson("can not unmarshal discard");
     };
     this.memory = switch (Json.strOf(m, "storage", "file").toLowerCase()) {
       case "file", "" -> false;
       case "memory" -> true;
-      default -> throw ApiError.streamInvalidConfig("invalid storage type");
+      default -> throw new Json.BadJson("can not unmarshal storage");
     };
     long r = Json.longOf(m, "num_replicas", 1);
     this.replicas = r <= 0 ? 1 : (int) Math.min(r, Integer.MAX_VALUE);
@@ -125,17 +126,23 @@ public final class StreamConfig {
     return c;
   }
 
+  /**
+   * Decodes a request body without checking it (nats-server's JSON decoding step: unknown enum values
+   * are invalid JSON); {@link #validate} comes after the API's own checks on the name.
+   */
+  static StreamConfig decode(Map<String, Object> m) throws ApiError, Json.BadJson {
+    return new StreamConfig(m, null);
+  }
+
   /** Reads a configuration the engine stored earlier. */
   public static StreamConfig fromStored(String json) throws ApiError, Json.BadJson {
     return new StreamConfig(Json.object(json.getBytes(java.nio.charset.StandardCharsets.UTF_8)), null);
   }
 
-  private void validate() throws ApiError {
-    if (name.isEmpty()) {
-      throw ApiError.streamInvalidConfig("stream name is required");
-    }
+  /** Checks the configuration as nats-server 2.10's checkStreamCfg does, in its order and words. */
+  void validate() throws ApiError {
     if (!isValidName(name)) {
-      throw ApiError.streamInvalidConfig("stream name is invalid");
+      throw ApiError.streamInvalidConfig("stream name is required and can not contain '.', '*', '>'");
     }
     if (name.length() > 255) {
       throw ApiError.streamInvalidConfig("stream name is too long, maximum allowed is 255");
@@ -149,30 +156,51 @@ public final class StreamConfig {
     if (maxAge > 0 && duplicateWindow > maxAge) {
       throw ApiError.streamInvalidConfig("duplicates window can not be larger then max age");
     }
+    if (duplicateWindow > 0 && duplicateWindow < MIN_MAX_AGE) {
+      throw ApiError.streamInvalidConfig("duplicates window needs to be >= 100ms");
+    }
     if (denyPurge && allowRollup) {
       throw ApiError.streamInvalidConfig("roll-ups require the purge permission");
     }
-    if (discardNewPerSubject && (!discardNew || maxMsgsPerSubject <= 0)) {
-      throw ApiError.streamInvalidConfig(
-          "discard new per subject requires discard new policy and max msgs per subject to be set");
+    if (discardNewPerSubject) {
+      if (!discardNew) {
+        throw ApiError.streamInvalidConfig("discard new per subject requires discard new policy to be set");
+      }
+      if (maxMsgsPerSubject <= 0) {
+        throw ApiError.streamInvalidConfig("discard new per subject requires max msgs per subject > 0");
+      }
     }
     if (!compression.equals("none") && !compression.equals("s2")) {
       throw ApiError.streamInvalidConfig("invalid compression");
     }
-    List<String> seen = new ArrayList<>();
+    java.util.Set<String> seen = new java.util.HashSet<>();
     for (String s : subjects) {
       if (!Subjects.isValidFilter(s)) {
         throw ApiError.streamInvalidConfig("invalid subject");
       }
-      if (!noAck && Subjects.collide(s, "$JS.API.>")) {
+      if (!seen.add(s)) {
+        throw ApiError.streamInvalidConfig("duplicate subjects detected");
+      }
+      if (s.equals(">") && !noAck) {
+        throw ApiError.streamInvalidConfig("capturing all subjects requires no-ack to be true");
+      }
+      if (!noAck && (Subjects.isSubset(s, "$JS.>") || Subjects.isSubset(s, "$JSC.>"))
+          && !Subjects.isSubset(s, "$JS.EVENT.>")) {
         throw ApiError.streamInvalidConfig("subjects that overlap with jetstream api require no-ack to be true");
       }
-      for (String o : seen) {
-        if (Subjects.collide(o, s)) {
-          throw ApiError.streamInvalidConfig("subjects overlap");
+      if (!noAck && Subjects.isSubset(s, "$SYS.>") && !Subjects.isSubset(s, "$SYS.ACCOUNT.>")) {
+        throw ApiError.streamInvalidConfig("subjects that overlap with system api require no-ack to be true");
+      }
+    }
+    if (subjects.isEmpty()) {
+      throw ApiError.streamInvalidConfig("stream needs at least one configured subject or be a source/mirror");
+    }
+    for (String a : subjects) {
+      for (String b : subjects) {
+        if (!a.equals(b) && Subjects.collide(a, b)) {
+          throw ApiError.streamInvalidConfig("subject \"" + a + "\" overlaps with \"" + b + "\"");
         }
       }
-      seen.add(s);
     }
   }
 
@@ -239,20 +267,21 @@ public final class StreamConfig {
    */
   public void checkUpdateFrom(StreamConfig old) throws ApiError {
     if (memory != old.memory) {
-      throw ApiError.streamUpdate("stream configuration update can not change storage type");
+      throw ApiError.streamInvalidConfig("stream configuration update can not change storage type");
     }
     if (retention != old.retention
         && (retention == Retention.WORKQUEUE || old.retention == Retention.WORKQUEUE)) {
-      throw ApiError.streamUpdate("stream configuration update can not change retention policy to/from workqueue");
+      throw ApiError.streamInvalidConfig(
+          "stream configuration update can not change retention policy to/from workqueue");
     }
     if (old.sealed && !sealed) {
-      throw ApiError.streamUpdate("stream configuration update can not unseal a sealed stream");
+      throw ApiError.streamInvalidConfig("stream configuration update can not unseal a sealed stream");
     }
     if (old.denyDelete && !denyDelete) {
-      throw ApiError.streamUpdate("stream configuration update can not cancel deny message deletes");
+      throw ApiError.streamInvalidConfig("stream configuration update can not cancel deny message deletes");
     }
     if (old.denyPurge && !denyPurge) {
-      throw ApiError.streamUpdate("stream configuration update can not cancel deny purge");
+      throw ApiError.streamInvalidConfig("stream configuration update can not cancel deny purge");
     }
   }
 

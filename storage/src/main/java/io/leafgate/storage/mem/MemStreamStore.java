@@ -61,6 +61,7 @@ public final class MemStreamStore implements StreamStore {
   @Override
   public StreamState state() {
     if (msgs.isEmpty()) {
+      // Like nats-server, the time of the last message stored is kept after it went (0 if none ever).
       return new StreamState(0, 0, lastSeq + 1, 0, lastSeq, lastTs, 0, 0);
     }
     StoredMessage first = msgs.firstEntry().getValue().msg();

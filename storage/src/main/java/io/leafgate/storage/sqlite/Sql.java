@@ -101,8 +101,14 @@ final class Sql {
     return "SELECT id, subject FROM " + subjects(id);
   }
 
-  static String scanForState(long id) {
-    return "SELECT seq, subj_id, ts, " + LEN + ", age FROM " + msgs(id) + " ORDER BY seq";
+  /** Per-subject count, first and last: a walk of the (subj_id, seq) index alone, in C. */
+  static String subjectTotals(long id) {
+    return "SELECT subj_id, count(*), min(seq), max(seq) FROM " + msgs(id) + " GROUP BY subj_id";
+  }
+
+  /** Stored header and payload bytes of the whole stream: one pass over the table, in C. */
+  static String storedBytes(long id) {
+    return "SELECT sum" + LEN + " FROM " + msgs(id);
   }
 
   static String loadBySeq(long id) {

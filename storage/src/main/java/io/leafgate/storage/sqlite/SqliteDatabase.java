@@ -43,6 +43,13 @@ final class SqliteDatabase implements AutoCloseable {
   private static final byte[] HEADER = "SQLite format 3\0".getBytes(StandardCharsets.ISO_8859_1);
   private static final int BUSY_TIMEOUT_MS = 5_000;
   private static final int STATEMENT_CACHE = 256;
+  /**
+   * Small pages: every commit rewrites each page it touches (the tail data page, one index leaf per
+   * subject, page 1, a pointer-map page) into the WAL, so the page size multiplies flash writes. For
+   * 128-byte messages, 1 KiB pages wrote 3.2 KB per message committed one at a time over 20 subjects
+   * and 640 B per message in commits of 100, against 9.2 KB and 920 B with the default 4 KiB.
+   */
+  static final int PAGE_SIZE = 1024;
 
   final Path file;
   final Path wal;
@@ -140,9 +147,11 @@ final class SqliteDatabase implements AutoCloseable {
   }
 
   private void tune() throws SQLException, StoreException {
-    // auto_vacuum only takes effect before the first table is created; on an existing file setting it
-    // would be a write, which must not be needed to open a store on a full disk.
+    // page_size and auto_vacuum only take effect before the first table is created (page_size must
+    // come first); on an existing file they would be writes, which opening a store on a full disk
+    // must not need.
     if (queryLong("PRAGMA page_count") == 0) {
+      plain.execute("PRAGMA page_size = " + PAGE_SIZE);
       plain.execute("PRAGMA auto_vacuum = INCREMENTAL");
     }
     String mode;
@@ -323,6 +332,22 @@ final class SqliteDatabase implements AutoCloseable {
       plain.execute("ROLLBACK");
     } catch (SQLException ignored) {
       // nothing was open
+    }
+  }
+
+  /**
+   * Copies the whole WAL into the database and empties it, on the engine connection between groups
+   * (the engine is the only writer, so this always catches up). Returns whether it completed.
+   */
+  boolean checkpointTruncate() {
+    if (inTxn) {
+      return false;
+    }
+    try (ResultSet rs = plain.executeQuery("PRAGMA wal_checkpoint(TRUNCATE)")) {
+      return rs.next() && rs.getInt(1) == 0;
+    } catch (SQLException e) {
+      Logger.debug("Engine-side checkpoint of {} failed: {}", file, e.getMessage());
+      return false;
     }
   }
 

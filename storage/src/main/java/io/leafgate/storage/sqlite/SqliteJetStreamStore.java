@@ -81,9 +81,10 @@ public final class SqliteJetStreamStore implements JetStreamStore {
   public static final String FILE_NAME = "leafgate.db";
 
   private static final long AGE_PERSIST_NANOS = TimeUnit.SECONDS.toNanos(5);
+  /** Free pages are returned to the file system only past this much (they are reused first anyway). */
   private static final long VACUUM_MIN_FREE_BYTES = 8L << 20;
-  private static final long VACUUM_PAGES = 512;
-  private static final long VACUUM_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
+  /** Pages moved per incremental vacuum step (each move is a write: keep it small and rare). */
+  private static final long VACUUM_PAGES = 2048;
 
   /** A stream as the store keeps it. */
   private static final class Entry {
@@ -126,6 +127,8 @@ public final class SqliteJetStreamStore implements JetStreamStore {
   private long freeBytes;
   private long lastAgePersist;
   private long lastVacuum;
+  /** How often a commit may include an incremental vacuum step (tests shorten it). */
+  long vacuumEveryNanos = TimeUnit.SECONDS.toNanos(10);
   private boolean closed;
 
   /** Opens (creating if needed) the store below {@code storeDir}. */
@@ -172,10 +175,44 @@ public final class SqliteJetStreamStore implements JetStreamStore {
         Path nat = dir.resolve("native");
         Files.createDirectories(nat);
         System.setProperty("org.sqlite.tmpdir", nat.toString());
+        keepExtractedLibrary(nat);
       }
       SQLiteJDBCLoader.initialize();
     } catch (Exception e) {
       throw new StoreException(Kind.IO, "cannot load the SQLite native library: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * sqlite-jdbc extracts its library afresh at every start (a megabyte written to the SD card, and
+   * a tenth of a second); extract it once per driver version instead and point the driver at it.
+   * Anything unexpected leaves the driver to its own way.
+   */
+  private static void keepExtractedLibrary(Path nat) {
+    if (System.getProperty("org.sqlite.lib.path") != null) {
+      return;
+    }
+    try {
+      String folder = org.sqlite.util.OSInfo.getNativeLibFolderPathForCurrentOS();
+      String libName = System.mapLibraryName("sqlitejdbc");
+      String resource = "/org/sqlite/native/" + folder + "/" + libName;
+      String version = SQLiteJDBCLoader.getVersion();
+      String kept = "libsqlitejdbc-" + version + "-" + folder.replace('/', '_') + ".so";
+      Path target = nat.resolve(kept);
+      if (!Files.exists(target)) {
+        try (java.io.InputStream in = SQLiteJDBCLoader.class.getResourceAsStream(resource)) {
+          if (in == null) {
+            return;
+          }
+          Path tmp = nat.resolve(kept + ".tmp");
+          Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+          Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+      }
+      System.setProperty("org.sqlite.lib.path", nat.toString());
+      System.setProperty("org.sqlite.lib.name", kept);
+    } catch (Exception | LinkageError e) {
+      Logger.debug("Keeping the SQLite native library failed ({}); the driver extracts it itself.", e.getMessage());
     }
   }
 
@@ -462,7 +499,7 @@ public final class SqliteJetStreamStore implements JetStreamStore {
     if (now - lastAgePersist >= AGE_PERSIST_NANOS) {
       persistAgeClock();
     }
-    if (db.inTransaction() && freeBytes > VACUUM_MIN_FREE_BYTES && now - lastVacuum >= VACUUM_EVERY_NANOS) {
+    if (db.inTransaction() && freeBytes > VACUUM_MIN_FREE_BYTES && now - lastVacuum >= vacuumEveryNanos) {
       vacuumSome();
       lastVacuum = now;
     }
@@ -480,6 +517,10 @@ public final class SqliteJetStreamStore implements JetStreamStore {
       measureUsage();
     }
     syncer.committed(onDurable, wrote);
+    if (syncer.takeEngineCheckpointRequest()) {
+      // The WAL outgrew the sync thread's checkpoints because we never paused; catch up once.
+      db.checkpointTruncate();
+    }
   }
 
   private void persistAgeClock() throws StoreException {
@@ -500,10 +541,13 @@ public final class SqliteJetStreamStore implements JetStreamStore {
 
   /** Returns a bounded number of free pages to the file system (never a full VACUUM: flash wears). */
   private void vacuumSome() throws StoreException {
-    write("incremental vacuum", () -> {
-      try (ResultSet rs = db.prepare("PRAGMA incremental_vacuum(" + VACUUM_PAGES + ")").executeQuery()) {
-        while (rs.next()) {
-          // each step frees a page
+    long pages = Math.min(VACUUM_PAGES, db.pragmaLong("freelist_count"));
+    db.write("incremental vacuum", c -> {
+      // The pragma frees one page per step, and the driver steps a statement once per execution;
+      // closing the statement afterwards ends the last step before the COMMIT.
+      try (java.sql.Statement st = c.createStatement()) {
+        for (long i = 0; i < pages; i++) {
+          st.execute("PRAGMA incremental_vacuum(1)");
         }
       }
       return null;
@@ -590,9 +634,19 @@ public final class SqliteJetStreamStore implements JetStreamStore {
     return p != null ? p : syncer.problem();
   }
 
+  /** Bytes of free pages inside the file, as of the last commit. */
+  long freeBytes() {
+    return freeBytes;
+  }
+
   /** The store file. */
   public Path file() {
     return file;
+  }
+
+  /** The sync thread (tests adjust its idle thresholds). */
+  SqliteSyncer syncer() {
+    return syncer;
   }
 
   /** How many times the WAL was fsynced (metrics; tests check group commit with it). */

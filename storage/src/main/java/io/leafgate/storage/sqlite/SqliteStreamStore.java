@@ -123,28 +123,35 @@ final class SqliteStreamStore implements StreamStore {
       nextSubjectId = maxId + 1;
       msgs = 0;
       bytes = 0;
+      try (ResultSet rs = db.prepare(Sql.subjectTotals(id)).executeQuery()) {
+        while (rs.next()) {
+          SubjectInfo si = all.get(rs.getLong(1));
+          if (si == null) {
+            throw new SQLException("stream " + name + " has messages with an unknown subject id " + rs.getLong(1),
+                "", 11);
+          }
+          si.count = rs.getLong(2);
+          si.first = rs.getLong(3);
+          si.last = rs.getLong(4);
+          msgs += si.count;
+          bytes += si.count * si.overhead();
+        }
+      }
+      try (ResultSet rs = db.prepare(Sql.storedBytes(id)).executeQuery()) {
+        bytes += rs.next() ? rs.getLong(1) : 0;
+      }
+      long[] first = firstAtOrAfter(0);
+      if (first != null) {
+        firstSeq = first[0];
+        firstTs = first[1];
+        firstAge = first[2];
+      }
       long maxSeq = 0;
       long maxTs = 0;
-      try (ResultSet rs = db.prepare(Sql.scanForState(id)).executeQuery()) {
-        while (rs.next()) {
-          long seq = rs.getLong(1);
-          SubjectInfo si = all.get(rs.getLong(2));
-          if (si == null) {
-            throw new SQLException("message " + seq + " of stream " + name + " has an unknown subject id "
-                + rs.getLong(2), "", 11);
-          }
-          if (si.count++ == 0) {
-            si.first = seq;
-          }
-          si.last = seq;
-          if (msgs++ == 0) {
-            firstSeq = seq;
-            firstTs = rs.getLong(3);
-            firstAge = rs.getLong(5);
-          }
-          bytes += si.overhead() + rs.getLong(4);
-          maxSeq = seq;
-          maxTs = rs.getLong(3);
+      try (ResultSet rs = db.prepare(Sql.lastSeqTs(id)).executeQuery()) {
+        if (rs.next()) {
+          maxSeq = rs.getLong(1);
+          maxTs = rs.getLong(2);
         }
       }
       for (SubjectInfo si : all.values()) {
@@ -234,8 +241,12 @@ final class SqliteStreamStore implements StreamStore {
 
   @Override
   public StreamState state() {
-    long deleted = msgs == 0 ? 0 : lastSeq - firstSeq + 1 - msgs;
-    return new StreamState(msgs, bytes, firstSeq, firstTs, lastSeq, lastTs, subjects.size(), deleted);
+    if (msgs == 0) {
+      // Like nats-server, the time of the last message stored is kept after it went (0 if none ever).
+      return new StreamState(0, 0, firstSeq, 0, lastSeq, lastTs, 0, 0);
+    }
+    return new StreamState(msgs, bytes, firstSeq, firstTs, lastSeq, lastTs, subjects.size(),
+        lastSeq - firstSeq + 1 - msgs);
   }
 
   // ---- append ----
@@ -640,32 +651,45 @@ final class SqliteStreamStore implements StreamStore {
    */
   private long removeWhere(String op, String where, long... params) throws StoreException {
     return db.write(op + " in " + name, c -> {
-      HashMap<Long, long[]> perSubject = new HashMap<>();
-      long n = 0;
-      long min = Long.MAX_VALUE;
-      long max = Long.MIN_VALUE;
+      Removal r = new Removal();
       PreparedStatement sel = db.prepare(Sql.victims(id, where));
       bind(sel, params);
       try (ResultSet rs = sel.executeQuery()) {
         while (rs.next()) {
-          long seq = rs.getLong(1);
-          long[] acc = perSubject.computeIfAbsent(rs.getLong(2), k -> new long[2]);
-          acc[0]++;
-          acc[1] += rs.getLong(3);
-          n++;
-          min = Math.min(min, seq);
-          max = Math.max(max, seq);
+          r.add(rs.getLong(1), rs.getLong(2), rs.getLong(3));
         }
       }
-      if (n == 0) {
-        return 0L;
-      }
-      PreparedStatement del = db.prepare(Sql.deleteWhere(id, where));
-      bind(del, params);
-      del.executeUpdate();
-      applyRemoval(perSubject, n, min, max);
-      return n;
+      return deleteAndApply(r, where, params);
     });
+  }
+
+  /** Rows about to go, summed per subject. */
+  private static final class Removal {
+    final HashMap<Long, long[]> perSubject = new HashMap<>();
+    long n;
+    long min = Long.MAX_VALUE;
+    long max = Long.MIN_VALUE;
+
+    void add(long seq, long subjectId, long storedBytes) {
+      long[] acc = perSubject.computeIfAbsent(subjectId, k -> new long[2]);
+      acc[0]++;
+      acc[1] += storedBytes;
+      n++;
+      min = Math.min(min, seq);
+      max = Math.max(max, seq);
+    }
+  }
+
+  /** Deletes the rows matching {@code where}, which are exactly those summed in {@code r}. */
+  private long deleteAndApply(Removal r, String where, long... params) throws SQLException {
+    if (r.n == 0) {
+      return 0L;
+    }
+    PreparedStatement del = db.prepare(Sql.deleteWhere(id, where));
+    bind(del, params);
+    del.executeUpdate();
+    applyRemoval(r.perSubject, r.n, r.min, r.max);
+    return r.n;
   }
 
   private static void bind(PreparedStatement ps, long[] params) throws SQLException {
@@ -835,10 +859,10 @@ final class SqliteStreamStore implements StreamStore {
       return 0;
     }
     // Walk from the oldest while a limit is exceeded; ages grow with sequences (AgeClock is monotonic).
-    long cut = db.read("trim " + name, c -> {
+    return db.write("trim " + name, c -> {
+      Removal r = new Removal();
       long n = msgs;
       long b = bytes;
-      long last = 0;
       try (ResultSet rs = db.prepare(Sql.trimScan(id)).executeQuery()) {
         while (rs.next()) {
           boolean over = (maxMsgs >= 0 && n > maxMsgs) || (maxBytes >= 0 && b > maxBytes)
@@ -847,14 +871,13 @@ final class SqliteStreamStore implements StreamStore {
             break;
           }
           SubjectInfo si = byId.get(rs.getLong(2));
-          last = rs.getLong(1);
+          r.add(rs.getLong(1), rs.getLong(2), rs.getLong(3));
           n--;
           b -= (si == null ? StoredMessage.OVERHEAD : si.overhead()) + rs.getLong(3);
         }
       }
-      return last;
+      return deleteAndApply(r, "seq <= ?", r.max);
     });
-    return cut == 0 ? 0 : removeWhere("trim", "seq <= ?", cut);
   }
 
   @Override

@@ -26,16 +26,27 @@ import org.tinylog.Logger;
  * (group commit). With {@code sync: interval}, callbacks run as soon as they are queued and the WAL is
  * fsynced every interval.
  *
- * <p>It also checkpoints, on its own connection: {@code PASSIVE} once the WAL passes
- * {@link #CHECKPOINT_WAL_BYTES}, and {@code TRUNCATE} when the store has been idle for
- * {@link #IDLE_NANOS}. Neither blocks the engine's writes for long (a passive checkpoint never takes
- * the write lock; the truncate is attempted only when the engine has no open transaction and gives up
- * at once if it is busy).
+ * <p>It also checkpoints, on its own connection, so the WAL file size is the amount not yet copied
+ * into the database: once the WAL passes {@link #CHECKPOINT_WAL_BYTES}, a {@code PASSIVE} checkpoint
+ * copies the bulk without any lock the engine needs, then a {@code TRUNCATE} copies the rest and
+ * empties the file if the engine is between transactions at that moment (with a zero busy timeout it
+ * otherwise degrades to passive at once). The same pair runs when the store is idle: after
+ * {@link #IDLE_NANOS} without a commit if the WAL holds at least {@link #IDLE_MIN_WAL_BYTES}, after
+ * {@link #LONG_IDLE_NANOS} whatever it holds. Checkpointing is deliberately rare: each one writes the
+ * hot pages (tail, index leaves, page 1) into the database again and costs two fsyncs, and a truncated
+ * WAL must grow again (file-system metadata writes); a gateway that stores one message every few
+ * seconds must not checkpoint after each. A WAL only shrinks once a checkpoint catches up with the writer, so if the
+ * engine writes without pause and the WAL passes {@link #ENGINE_CHECKPOINT_WAL_BYTES}, the engine is
+ * asked ({@link #takeEngineCheckpointRequest}) to truncate it itself after its next commit: a short
+ * pause, since the bulk was already copied here.
  */
 final class SqliteSyncer implements AutoCloseable {
   static final String THREAD_NAME = "leafgate-store-sync";
   static final long CHECKPOINT_WAL_BYTES = 4L << 20;
-  static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(2);
+  static final long ENGINE_CHECKPOINT_WAL_BYTES = 16L << 20;
+  static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(10);
+  static final long IDLE_MIN_WAL_BYTES = 256L << 10;
+  static final long LONG_IDLE_NANOS = TimeUnit.MINUTES.toNanos(10);
   private static final long TICK_MILLIS = 500;
 
   private final Path dbFile;
@@ -57,9 +68,18 @@ final class SqliteSyncer implements AutoCloseable {
   private FileChannel wal;
   private Connection checkpointConn;
   private boolean truncatedSinceCommit = true;
+  /** WAL size right after our last checkpoint: what is above it has not been copied yet. */
+  private long checkpointedWalBytes;
   private long lastCheckpointWarn;
   private volatile String problem;
   private volatile long fsyncs;
+  private volatile long checkpoints;
+  private volatile long rounds;
+  private volatile boolean engineCheckpointWanted;
+  /** Idle thresholds (tests shorten them). */
+  volatile long idleNanos = IDLE_NANOS;
+  volatile long idleMinWalBytes = IDLE_MIN_WAL_BYTES;
+  volatile long longIdleNanos = LONG_IDLE_NANOS;
 
   SqliteSyncer(Path dbFile, Path walFile, boolean always, long intervalNanos, BooleanSupplier engineInTransaction) {
     this.dbFile = dbFile;
@@ -94,6 +114,25 @@ final class SqliteSyncer implements AutoCloseable {
   /** A sticky failure (a failed fsync: what the kernel dropped cannot be trusted again), or null. */
   String problem() {
     return problem;
+  }
+
+  /** Whether the engine should truncate the WAL after its commit (the WAL outgrew the checkpoints); resets. */
+  boolean takeEngineCheckpointRequest() {
+    if (engineCheckpointWanted) {
+      engineCheckpointWanted = false;
+      return true;
+    }
+    return false;
+  }
+
+  /** How many checkpoints ran (for tests and metrics). */
+  long checkpointCount() {
+    return checkpoints;
+  }
+
+  /** How many times the loop went round (tests wait for rounds instead of sleeping). */
+  long roundCount() {
+    return rounds;
   }
 
   /** How many times the WAL was fsynced (for tests and metrics). */
@@ -150,6 +189,7 @@ final class SqliteSyncer implements AutoCloseable {
         return;
       }
       checkpointIfDue(sinceCommit);
+      rounds++;
     }
   }
 
@@ -199,12 +239,23 @@ final class SqliteSyncer implements AutoCloseable {
   private void checkpointIfDue(long sinceCommit) {
     long walBytes = SqliteDatabase.sizeOrZero(walFile);
     try {
-      if (walBytes > CHECKPOINT_WAL_BYTES) {
+      if (walBytes < checkpointedWalBytes) {
+        checkpointedWalBytes = 0; // truncated by the engine
+      }
+      // Only every CHECKPOINT_WAL_BYTES of new frames: each checkpoint copies the hot pages again and
+      // fsyncs the database, so checkpointing after every commit would multiply flash writes.
+      if (walBytes - checkpointedWalBytes > CHECKPOINT_WAL_BYTES) {
         checkpoint("PASSIVE");
-      } else if (walBytes > 0 && !truncatedSinceCommit && sinceCommit > IDLE_NANOS
-          && !engineInTransaction.getAsBoolean()) {
+        boolean truncated = checkpoint("TRUNCATE");
+        checkpointedWalBytes = truncated ? 0 : walBytes;
+        if (!truncated && walBytes > ENGINE_CHECKPOINT_WAL_BYTES) {
+          engineCheckpointWanted = true;
+        }
+      } else if (walBytes > 0 && !truncatedSinceCommit && !engineInTransaction.getAsBoolean()
+          && ((sinceCommit > idleNanos && walBytes >= idleMinWalBytes) || sinceCommit > longIdleNanos)) {
         if (checkpoint("PASSIVE") && checkpoint("TRUNCATE")) {
           truncatedSinceCommit = true;
+          checkpointedWalBytes = 0;
         }
       }
     } catch (SQLException e) {
@@ -228,6 +279,7 @@ final class SqliteSyncer implements AutoCloseable {
         st.execute("PRAGMA wal_autocheckpoint = 0");
       }
     }
+    checkpoints++;
     try (Statement st = checkpointConn.createStatement();
         ResultSet rs = st.executeQuery("PRAGMA wal_checkpoint(" + mode + ")")) {
       if (!rs.next()) {

@@ -303,6 +303,7 @@ public abstract class StreamStoreContract {
     assertTrue(s.remove(3));
     StreamState st = s.state();
     assertEquals(3, st.lastSeq(), "lastSeq stays after the tail is removed");
+    assertEquals(3_000, st.lastTsNanos(), "and so does its timestamp");
     assertEquals(1, st.numDeleted());
     assertEquals(List.of(3L), s.deletedSeqs(10));
     reopenAndCompare();
@@ -324,6 +325,7 @@ public abstract class StreamStoreContract {
     assertEquals(0, st.numDeleted());
     assertEquals(0, st.numSubjects());
     assertEquals(0, st.firstTsNanos());
+    assertEquals(3_000, st.lastTsNanos(), "the time of the last message stored stays, as in nats-server");
     assertTrue(s.deletedSeqs(10).isEmpty());
     assertEquals(4, s.seqAtOrAfterTime(0));
     reopenAndCompare();
@@ -412,7 +414,7 @@ public abstract class StreamStoreContract {
     assertEquals(List.of(3L, 4L, 5L), allSeqs());
     assertEquals(3, s.state().numSubjects());
     assertEquals(3, s.trim(0, -1, Long.MIN_VALUE));
-    assertEquals(new StreamState(0, 0, 6, 0, 5, 5_000, 0, 0), s.state());
+    assertEquals(new StreamState(0, 0, 6, 0, 5, 5_000, 0, 0), s.state(), "empty: last_ts kept, as nats-server does");
     reopenAndCompare();
     assertEquals(6, add("z", "z"));
   }

@@ -108,6 +108,8 @@ class SqliteJetStreamStoreTest {
   @Test
   void anIdleStoreTruncatesItsWalEvenAfterReads() throws Exception {
     try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      js.syncer().idleNanos = TimeUnit.MILLISECONDS.toNanos(300);
+      js.syncer().idleMinWalBytes = 64 << 10;
       StreamStore s = js.createStream(record("S"));
       for (int i = 0; i < 200; i++) {
         s.append("a." + (i % 5), null, new byte[500], i, i, null);
@@ -122,6 +124,30 @@ class SqliteJetStreamStoreTest {
       Await.until(Duration.ofSeconds(15), () -> SqliteDatabase.sizeOrZero(wal) == 0 ? null
           : "WAL still " + SqliteDatabase.sizeOrZero(wal) + " bytes");
       assertEquals(200, s.state().msgs());
+    }
+  }
+
+  @Test
+  void aQuietStoreDoesNotCheckpointAfterEachMessage() throws Exception {
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      js.syncer().idleNanos = TimeUnit.MILLISECONDS.toNanos(100);
+      StreamStore s = js.createStream(record("S"));
+      s.append("a", null, new byte[100], 1, 1, null);
+      CountDownLatch durable = new CountDownLatch(1);
+      js.commit(durable::countDown);
+      assertTrue(durable.await(10, TimeUnit.SECONDS));
+      Path wal = js.file().resolveSibling("leafgate.db-wal");
+      long walBytes = Files.size(wal);
+      // Idle past idleNanos (each round of the sync thread is at least one tick), with a small WAL: it
+      // stays as it is (no checkpoint per message).
+      js.syncer().idleMinWalBytes = walBytes + 1;
+      long checkpoints = js.syncer().checkpointCount();
+      long rounds = js.syncer().roundCount();
+      Await.until(Duration.ofSeconds(10), () -> js.syncer().roundCount() >= rounds + 3 ? null : "sync thread idle");
+      assertEquals(checkpoints, js.syncer().checkpointCount(), "no checkpoint for a small WAL");
+      assertEquals(walBytes, Files.size(wal));
+      js.syncer().longIdleNanos = TimeUnit.MILLISECONDS.toNanos(100);
+      Await.until(Duration.ofSeconds(10), () -> SqliteDatabase.sizeOrZero(wal) == 0 ? null : "a long idle truncates");
     }
   }
 
@@ -240,6 +266,33 @@ class SqliteJetStreamStoreTest {
     assertEquals(StoreException.Kind.CLOSED, assertThrows(StoreException.class, () -> js.commit(null)).kind());
     assertNull(js.problem());
     js.close(); // twice is fine
+  }
+
+  @Test
+  void freedSpaceIsReturnedLittleByLittle() throws Exception {
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      js.vacuumEveryNanos = 0;
+      StreamStore s = js.createStream(record("S"));
+      StreamStore big = js.createStream(record("BIG"));
+      byte[] data = new byte[2000];
+      for (int i = 0; i < 4800; i++) {
+        big.append("b", null, data, i, i, null);
+      }
+      js.commit(null);
+      long used = js.usedBytes();
+      js.deleteStream("BIG");
+      s.append("a", null, data, 1, 1, null);
+      js.commit(null);
+      long free = js.freeBytes();
+      assertTrue(free > 9L << 20, "dropping the table freed its pages: " + free);
+      assertTrue(js.usedBytes() < used - (9L << 20), "usedBytes counts live pages only: " + js.usedBytes());
+      for (int i = 0; i < 3; i++) {
+        s.append("a", null, data, 1, 1, null);
+        js.commit(null);
+      }
+      assertTrue(js.freeBytes() < free - (4L << 20), "an incremental vacuum step per commit: " + js.freeBytes());
+      assertTrue(js.freeBytes() > 0, "but never all at once");
+    }
   }
 
   static byte[] bytes(String s) {
