@@ -235,6 +235,49 @@ public final class Gateway implements AutoCloseable {
     return options;
   }
 
+  // ---- systemd watchdog (issue 6) ------------------------------------------------------------
+
+  /**
+   * What {@code /healthz} would answer, checked from inside for the systemd watchdog: null when
+   * healthy, otherwise what is wrong. Beyond the health checks' verdict (the JetStream store reports
+   * no problem), every I/O event loop and the JetStream thread must run a task within
+   * {@code timeoutMillis}, so a wedged loop stops the pings. Called from the watchdog thread, never
+   * from an event loop (it waits on them).
+   */
+  public String healthProblem(long timeoutMillis) {
+    if (closed) {
+      return "stopping";
+    }
+    int i = 0;
+    for (io.netty.util.concurrent.EventExecutor loop : transport.group()) {
+      try {
+        loop.submit(() -> { }).get(timeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        return "I/O event loop " + i + " did not run a task within " + timeoutMillis + " ms";
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.RejectedExecutionException e) {
+        return closed ? "stopping" : "I/O event loop " + i + " refused a task: " + e.getMessage();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return "interrupted";
+      }
+      i++;
+    }
+    if (jetStream != null) {
+      String p;
+      try {
+        p = jetStream.call(JetStreamEngine::problem, timeoutMillis);
+      } catch (java.util.concurrent.TimeoutException e) {
+        return "the JetStream thread did not answer within " + timeoutMillis + " ms";
+      } catch (Exception e) {
+        return closed ? "stopping" : "the JetStream thread failed a check: " + e;
+      }
+      if (p != null) {
+        return "JetStream: " + p;
+      }
+    }
+    return null;
+  }
+
   /** Stops listening, closes every connection and releases the event loops. */
   @Override
   public synchronized void close() {

@@ -7,6 +7,7 @@ import io.leafgate.leaf.server.ServerIdentity;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import org.tinylog.Logger;
 import org.tinylog.configuration.Configuration;
 import picocli.CommandLine;
@@ -118,25 +119,46 @@ public final class Main implements Callable<Integer> {
       }
       CountDownLatch stop = new CountDownLatch(1);
       Signals.onTerminate(stop::countDown);
+      // systemd (issue 6): SIGHUP reloads once started (and never exits the JVM before);
+      // readiness, watchdog and stopping notifications when started with Type=notify.
+      SystemdNotify systemd = SystemdNotify.fromEnvironment();
+      AtomicReference<ConfigReload> reload = new AtomicReference<>();
+      Signals.onReload(() -> {
+        ConfigReload r = reload.get();
+        if (r == null) {
+          Logger.warn("SIGHUP during start-up ignored");
+        } else {
+          r.reload();
+        }
+      });
       Gateway g;
       try {
         g = Gateway.start(o);
       } catch (Exception e) {
         Logger.error("leafgate could not start: {}", e.getMessage());
+        systemd.close();
         return 1;
       }
       if (exitAfterStart) {
         Training.exercise(g);
         g.close();
+        systemd.close();
         return 0;
       }
+      reload.set(new ConfigReload(this::load, o, systemd));
+      systemd.ready("Ready: NATS on port " + g.natsPort()
+          + (g.httpPort() > 0 ? ", monitoring on port " + g.httpPort() : ""));
+      long checkTimeout = Math.max(systemd.watchdogMicros() / 3000, 1000);
+      systemd.startWatchdog(() -> g.healthProblem(checkTimeout));
       try {
         stop.await();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
       Logger.info("Stopping on signal");
+      systemd.stopping();
       g.close();
+      systemd.close();
       Logger.info("leafgate stopped");
       return 0;
     }

@@ -1,0 +1,137 @@
+package io.leafgate.gateway;
+
+import io.leafgate.leaf.config.ConfigException;
+import io.leafgate.leaf.config.ConfigValue;
+import io.leafgate.leaf.config.ServerOptions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Function;
+import org.tinylog.Logger;
+
+/**
+ * What a SIGHUP ({@code systemctl reload leafgate}) does: reads the configuration file again, with
+ * the command-line flags on top as at start-up, and compares it with the configuration the gateway
+ * runs. A file with errors is refused (every error is logged, file:line) and the gateway keeps
+ * running unchanged. Each changed setting is either applied live or logged as
+ * {@code <key> changed: restart needed}.
+ *
+ * <p>Today no setting is applied live: every key of the file is read once at start-up by the module
+ * that owns it (listeners, store, limits, authorization, uplink), and the log level comes from the
+ * {@code -D/-V} flags, not from the file. A key becomes live by moving it from {@link #SETTINGS}'s
+ * restart list to an applier here, once its module can take a new value safely.
+ *
+ * <p>The comparison is always against what runs, not against the last file read, so a second
+ * SIGHUP still reports what the first could not apply. Secrets are never logged, only key names.
+ */
+final class ConfigReload {
+
+  /** One setting as the config file names it, and how to read it from the options. */
+  record Setting(String key, Function<ServerOptions, Object> value) {}
+
+  /** Every setting of the file, in the order the default config documents them. */
+  static final List<Setting> SETTINGS = List.of(
+      new Setting("listen", o -> o.host + ":" + o.port),
+      new Setting("http", o -> o.httpHost + ":" + o.httpPort),
+      new Setting("mqtt.listen", o -> o.mqttHost + ":" + o.mqttPort),
+      new Setting("server_name", o -> o.serverName),
+      new Setting("store_dir", o -> o.storeDir.toAbsolutePath().normalize()),
+      new Setting("jetstream", o -> o.jetStream),
+      new Setting("jetstream.domain", o -> o.jetStreamDomain),
+      new Setting("jetstream.max_file_store", o -> o.jetStreamMaxStore),
+      new Setting("jetstream.max_memory_store", o -> o.jetStreamMaxMemory),
+      new Setting("jetstream.sync", o -> o.jetStreamSync),
+      new Setting("max_payload", o -> o.maxPayload),
+      new Setting("max_control_line", o -> o.maxControlLine),
+      new Setting("max_connections", o -> o.maxConnections),
+      new Setting("max_pending", o -> o.maxPending),
+      new Setting("write_deadline", o -> o.writeDeadline),
+      new Setting("ping_interval", o -> o.pingInterval),
+      new Setting("ping_max", o -> o.pingMax),
+      new Setting("authorization", ConfigReload::authorization),
+      new Setting("leafnodes", o -> block(o, "leafnodes")),
+      new Setting("uplink", o -> block(o, "uplink")),
+      new Setting("tls", o -> block(o, "tls")));
+
+  /** Reads the configuration again; the command line's {@code ConfigOptions} in practice. */
+  @FunctionalInterface
+  interface Loader {
+    ServerOptions load() throws ConfigException;
+  }
+
+  private final Loader loader;
+  private final ServerOptions running;
+  private final SystemdNotify systemd;
+
+  /**
+   * @param loader reads the file and applies the flags, as at start-up
+   * @param running the options the gateway was started with; never modified
+   */
+  ConfigReload(Loader loader, ServerOptions running, SystemdNotify systemd) {
+    this.loader = loader;
+    this.running = running;
+    this.systemd = systemd;
+  }
+
+  /** Handles one SIGHUP; runs on the signal thread, one reload at a time. */
+  synchronized void reload() {
+    if (running.configFile == null) {
+      Logger.warn("SIGHUP: the gateway runs without a configuration file (-c), nothing to reload");
+      return;
+    }
+    systemd.reloading();
+    try {
+      ServerOptions fresh;
+      try {
+        fresh = loader.load();
+      } catch (ConfigException e) {
+        Logger.error("Reload refused, the running configuration stays: {} has {} error(s)", running.configFile,
+            e.errors().size());
+        e.errors().forEach(err -> Logger.error("  {}", err));
+        return;
+      } catch (RuntimeException e) {
+        Logger.error("Reload refused, the running configuration stays: {}", e.toString());
+        return;
+      }
+      List<String> changed = changedKeys(running, fresh);
+      for (String key : changed) {
+        Logger.warn("{} changed: restart needed", key);
+      }
+      if (changed.isEmpty()) {
+        Logger.info("Reloaded {}: no setting differs from the running configuration", running.configFile);
+      } else {
+        Logger.warn("Reloaded {}: {} setting(s) changed, none can be applied live; "
+            + "run `systemctl restart leafgate` to apply them", running.configFile, changed.size());
+      }
+    } finally {
+      systemd.ready("Ready");
+    }
+  }
+
+  /** The keys whose value differs between {@code a} and {@code b}, in {@link #SETTINGS} order. */
+  static List<String> changedKeys(ServerOptions a, ServerOptions b) {
+    List<String> out = new ArrayList<>();
+    for (Setting s : SETTINGS) {
+      if (!Objects.equals(s.value().apply(a), s.value().apply(b))) {
+        out.add(s.key());
+      }
+    }
+    return out;
+  }
+
+  private static Object block(ServerOptions o, String name) {
+    ConfigValue v = o.extraBlocks.get(name);
+    return v == null ? null : v.toString();
+  }
+
+  /** A comparable rendering of the authorization settings (compared, never logged). */
+  private static Object authorization(ServerOptions o) {
+    List<Object> users = new ArrayList<>();
+    for (ServerOptions.User u : o.users) {
+      ServerOptions.Permissions p = u.permissions;
+      users.add(List.of(String.valueOf(u.username), String.valueOf(u.password), p == null ? "all"
+          : List.of(String.valueOf(p.publishAllow), p.publishDeny, String.valueOf(p.subscribeAllow), p.subscribeDeny)));
+    }
+    return List.of(String.valueOf(o.username), String.valueOf(o.password), String.valueOf(o.authToken), users);
+  }
+}
