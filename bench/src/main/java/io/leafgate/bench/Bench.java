@@ -143,7 +143,8 @@ public final class Bench {
     h.add("Machine: " + Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.name") + " "
         + System.getProperty("os.version") + ", Java " + System.getProperty("java.version") + "; "
         + firstLine(List.of(options.natsServer().toString(), "--version")) + "; jnats " + jnatsVersion()
-        + (options.wants(Scenario.MQTT) && options.mosquitto() != null ? "; " + options.mosquitto() : "")
+        + (options.wants(Scenario.MQTT) && options.mosquitto() != null
+        ? "; " + firstLine(List.of(options.mosquitto().toString(), "-h")) : "")
         + "; leafgate at " + firstLine(List.of("git", "-C", options.root().toString(), "describe", "--always",
         "--dirty")) + ".  ");
     h.add("All servers and clients on loopback; every NATS client is jnats with default options (publisher, "

@@ -162,10 +162,18 @@ record BenchOptions(boolean quick, int runs, Set<Scenario> only, Path root, Path
 
   /** The JetStream scenario's run lengths and bounds. */
   JetStreamLoad.Limits jetStreamLimits() {
-    return quick ? new JetStreamLoad.Limits(Duration.ofMillis(1000), 400_000, Duration.ofMillis(400), 30_000,
+    return quick ? new JetStreamLoad.Limits(Duration.ofMillis(600), 400_000, Duration.ofMillis(300), 20_000,
         Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofSeconds(15))
         : new JetStreamLoad.Limits(Duration.ofMillis(1500), 1_000_000, Duration.ofMillis(1000), 50_000,
             Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofSeconds(20));
+  }
+
+  /**
+   * How long the idle MQTT connections stay open before the RSS is read: they owe the broker
+   * nothing (keep alive 3600 s), so there is no first PING to wait for.
+   */
+  Duration mqttConnectionsSettle() {
+    return quick ? Duration.ofMillis(1000) : Duration.ofMillis(2000);
   }
 
   /** How long the live publisher of the uplink scenario runs on an idle link. */

@@ -140,7 +140,7 @@ final class MqttBench {
       Resources.Memory m;
       try {
         m = res.memory(launch(kind, ctx.tmp().resolve("memory-" + kind.label())), IdleConnections.Dialect.MQTT, n,
-            o.idleSettle(), o.connectionsSettle());
+            o.idleSettle(), o.mqttConnectionsSettle());
       } catch (IOException e) {
         Measured f = Measured.failed(e.getMessage());
         m = new Resources.Memory(f, f, f);
@@ -154,7 +154,7 @@ final class MqttBench {
         + "%s after %,d raw TCP clients had each sent CONNECT (3.1.1, clean session, keep alive 3600 s) and read "
         + "a CONNACK that accepts it; they answer nothing after that. One measurement per broker; leafgate with "
         + "the launcher's default JVM flags, its MQTT listener from its config file.",
-        Context.span(o.idleSettle()), Context.span(o.connectionsSettle()), n));
+        Context.span(o.idleSettle()), Context.span(o.mqttConnectionsSettle()), n));
   }
 
   private static Measured kib2mib(Measured m) {
