@@ -100,13 +100,13 @@ public final class Bench {
         timed("load", this::load);
       }
       if (options.wants(Scenario.JETSTREAM)) {
-        timed("jetstream", () -> new JetStreamBench(context("jetstream")).run());
+        family("jetstream", () -> new JetStreamBench(context("jetstream")).run());
       }
       if (options.wants(Scenario.UPLINK)) {
-        timed("uplink", () -> new UplinkBench(context("uplink")).run());
+        family("uplink", () -> new UplinkBench(context("uplink")).run());
       }
       if (options.wants(Scenario.MQTT)) {
-        timed("mqtt", () -> new MqttBench(context("mqtt")).run());
+        family("mqtt", () -> new MqttBench(context("mqtt")).run());
       }
     } catch (Exception e) {
       stopAll();
@@ -168,6 +168,29 @@ public final class Bench {
     long t = System.nanoTime();
     section.run();
     progress(String.format(Locale.ROOT, "%s section took %.1f s", name, (System.nanoTime() - t) / 1e9));
+  }
+
+  /**
+   * Runs a family of scenarios that starts servers of its own; when it stops on an exception (a
+   * server died, say), that goes under "Problems" with where it happened, its servers are stopped
+   * (by the family itself, or at the latest by the final clean-up) and the next family runs.
+   */
+  private void family(String name, Section section) throws InterruptedException {
+    try {
+      timed(name, section);
+    } catch (InterruptedException e) {
+      throw e;
+    } catch (Exception e) {
+      StringBuilder where = new StringBuilder();
+      for (StackTraceElement f : e.getStackTrace()) {
+        if (f.getClassName().startsWith("io.leafgate.bench.") && where.length() < 300) {
+          where.append(where.length() == 0 ? " at " : " < ").append(f.getFileName()).append(':')
+              .append(f.getLineNumber());
+        }
+      }
+      progress(name + " section stopped by " + e + where);
+      report.problem(name + " scenarios stopped by " + e + where + " (figures measured before are kept)");
+    }
   }
 
   /** Runs the launcher once so the distribution is built before anything is timed. */

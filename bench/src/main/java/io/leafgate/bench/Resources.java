@@ -117,8 +117,9 @@ final class Resources {
         return new Memory(idleRss, f, f);
       }
       long rss = p.rssKiB();
-      progress.accept(String.format("memory: %s RSS with %,d %s connections %.1f MiB (%d server PINGs answered)",
-          kind.label(), count, dialect, rss / 1024.0, idle.pingsAnswered()));
+      progress.accept(String.format("memory: %s RSS with %,d %s connections %.1f MiB%s", kind.label(), count,
+          dialect, rss / 1024.0, dialect == IdleConnections.Dialect.NATS
+          ? " (" + idle.pingsAnswered() + " server PINGs answered)" : ""));
       p.kill();
       return new Memory(idleRss, Measured.of(rss), Measured.of((rss - idleRss.value()) / count));
     } finally {
