@@ -112,6 +112,7 @@ final class MqttBench {
 
   private Measured once(ServerProcess server, MqttLoad.Settings s) {
     long mark = server.logMark();
+    long dropped = droppedByLeafgate(server);
     Measured m;
     try {
       m = MqttLoad.run(server.mqttAddress(), s);
@@ -123,8 +124,28 @@ final class MqttBench {
       if (!w.isEmpty()) {
         m = new Measured(m.value(), m.problem() + "; " + server.kind().label() + " log: " + w);
       }
+      long more = droppedByLeafgate(server) - dropped;
+      if (dropped >= 0 && more > 0) {
+        m = new Measured(m.value(), String.format(Locale.ROOT, "%s; leafgate's /varz mqtt.dropped.queue_full grew "
+            + "by %,d (a connected client's in-memory queue was full)", m.problem(), more));
+      }
     }
     return m;
+  }
+
+  /** leafgate's count of deliveries dropped on a full client queue ({@code /varz} mqtt.dropped.queue_full); -1 if none. */
+  private static long droppedByLeafgate(ServerProcess server) {
+    if (server.kind() != ServerKind.LEAFGATE) {
+      return -1;
+    }
+    try {
+      return Monitor.number(Monitor.get(server.monitorUrl(), "/varz"), "mqtt", "dropped", "queue_full");
+    } catch (IOException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    }
   }
 
   private void memory(Report.Table t) throws Exception {

@@ -81,7 +81,10 @@ final class MqttLoad {
       }
       double rate = received / ((sub.lastReceived - t0) / 1e9);
       if (received < published) {
-        String lost = String.format(Locale.ROOT, "received %,d of %,d messages", received, published);
+        String lost = String.format(Locale.ROOT, "received %,d of %,d messages (%,.0f msgs/s while they came; the "
+            + "broker %s at %,.0f msgs/s)", received, published, rate,
+            s.qos() > 0 ? "acknowledged the publisher's" : "had read the publisher's",
+            published / ((pub.lastAck - t0) / 1e9));
         return s.qos() == 0 ? new Measured(rate, lost + " (QoS 0: the broker dropped the rest)")
             : Measured.failed(lost);
       }
@@ -101,6 +104,8 @@ final class MqttLoad {
     private long acked;
     private boolean pong;
     private volatile String failure;
+    /** When the last PUBACK (QoS 1) or the PINGRESP (QoS 0) arrived. */
+    volatile long lastAck;
     private final Thread reader;
 
     Publisher(Socket socket, String topic, Settings s) {
@@ -182,6 +187,7 @@ final class MqttLoad {
             }
           });
           if (acks[0] > 0 || gotPong[0]) {
+            lastAck = System.nanoTime();
             synchronized (lock) {
               acked += acks[0];
               pong |= gotPong[0];
