@@ -43,7 +43,7 @@ public final class Bench {
 
   private Bench(BenchOptions options) {
     this.options = options;
-    this.programs = new ServerProcess.Programs(options.root(), options.natsServer());
+    this.programs = new ServerProcess.Programs(options.root(), options.natsServer(), options.mosquitto());
   }
 
   /** Runs the benchmark; exit code 0 when it ran (whatever the figures), 2 on bad arguments, 1 on failure. */
@@ -99,6 +99,15 @@ public final class Bench {
           .anyMatch(options::wants)) {
         timed("load", this::load);
       }
+      if (options.wants(Scenario.JETSTREAM)) {
+        family("jetstream", () -> new JetStreamBench(context("jetstream")).run());
+      }
+      if (options.wants(Scenario.UPLINK)) {
+        family("uplink", () -> new UplinkBench(context("uplink")).run());
+      }
+      if (options.wants(Scenario.MQTT)) {
+        family("mqtt", () -> new MqttBench(context("mqtt")).run());
+      }
     } catch (Exception e) {
       stopAll();
       System.err.println("bench: server logs kept in " + tmp);
@@ -125,7 +134,7 @@ public final class Bench {
 
   private List<String> header() throws IOException, InterruptedException {
     List<String> h = new ArrayList<>();
-    h.add("# leafgate vs nats-server");
+    h.add(options.wants(Scenario.MQTT) ? "# leafgate vs nats-server and mosquitto" : "# leafgate vs nats-server");
     h.add("");
     h.add("Command: `" + options.command() + "`  ");
     h.add("Date: " + ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'"))
@@ -134,11 +143,20 @@ public final class Bench {
     h.add("Machine: " + Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.name") + " "
         + System.getProperty("os.version") + ", Java " + System.getProperty("java.version") + "; "
         + firstLine(List.of(options.natsServer().toString(), "--version")) + "; jnats " + jnatsVersion()
+        + (options.wants(Scenario.MQTT) && options.mosquitto() != null
+        ? "; " + firstLine(List.of(options.mosquitto().toString(), "-h")) : "")
         + "; leafgate at " + firstLine(List.of("git", "-C", options.root().toString(), "describe", "--always",
         "--dirty")) + ".  ");
-    h.add("All servers and clients on loopback; every client is jnats with default options (publisher, "
-        + "subscribers with a Dispatcher, requester); each subscriber on its own connection.");
+    h.add("All servers and clients on loopback; every NATS client is jnats with default options (publisher, "
+        + "subscribers with a Dispatcher, requester); each subscriber on its own connection"
+        + (options.wants(Scenario.MQTT) ? "; MQTT clients are raw sockets (see the MQTT notes)." : ".")
+        + " Store folders are on " + ProcInfo.fileSystem(Path.of(System.getProperty("java.io.tmpdir"))) + ".");
     return h;
+  }
+
+  /** The context of a section that keeps its servers' folders under {@code tmp/<name>}. */
+  private Context context(String name) {
+    return new Context(options, programs, report, tmp.resolve(name), this::progress);
   }
 
   /** A section of the benchmark. */
@@ -150,6 +168,29 @@ public final class Bench {
     long t = System.nanoTime();
     section.run();
     progress(String.format(Locale.ROOT, "%s section took %.1f s", name, (System.nanoTime() - t) / 1e9));
+  }
+
+  /**
+   * Runs a family of scenarios that starts servers of its own; when it stops on an exception (a
+   * server died, say), that goes under "Problems" with where it happened, its servers are stopped
+   * (by the family itself, or at the latest by the final clean-up) and the next family runs.
+   */
+  private void family(String name, Section section) throws InterruptedException {
+    try {
+      timed(name, section);
+    } catch (InterruptedException e) {
+      throw e;
+    } catch (Exception e) {
+      StringBuilder where = new StringBuilder();
+      for (StackTraceElement f : e.getStackTrace()) {
+        if (f.getClassName().startsWith("io.leafgate.bench.") && where.length() < 300) {
+          where.append(where.length() == 0 ? " at " : " < ").append(f.getFileName()).append(':')
+              .append(f.getLineNumber());
+        }
+      }
+      progress(name + " section stopped by " + e + where);
+      report.problem(name + " scenarios stopped by " + e + where + " (figures measured before are kept)");
+    }
   }
 
   /** Runs the launcher once so the distribution is built before anything is timed. */
@@ -187,7 +228,7 @@ public final class Bench {
     Report.Row conns = report.resourceRow(String.format(Locale.ROOT, "RSS with %,d idle connections", n), "-",
         Report.Unit.MIB);
     Report.Row per = report.resourceRow("RSS per idle connection", "-", Report.Unit.KIB);
-    for (ServerKind kind : ServerKind.values()) {
+    for (ServerKind kind : ServerKind.NATS_PAIR) {
       Resources.Memory m;
       try {
         m = res.memory(kind, tmp.resolve("memory-" + kind.label()), n, options.idleSettle(),
@@ -225,7 +266,7 @@ public final class Bench {
 
   private void load() throws Exception {
     Map<ServerKind, ServerProcess> servers = new EnumMap<>(ServerKind.class);
-    for (ServerKind kind : ServerKind.values()) {
+    for (ServerKind kind : ServerKind.NATS_PAIR) {
       ServerProcess p = ServerProcess.launch(kind, programs, -1, tmp.resolve("load-" + kind.label()));
       running.add(p);
       try {
@@ -255,7 +296,7 @@ public final class Bench {
           span(options.warmUpFor())));
     }
 
-    for (ServerKind kind : ServerKind.values()) {
+    for (ServerKind kind : ServerKind.NATS_PAIR) {
       ServerProcess p = servers.get(kind);
       if (!p.isAlive()) {
         report.problem(kind.label() + " died during the load scenarios; log:\n" + ServerProcess.tail(p.log(), 20));
@@ -272,7 +313,7 @@ public final class Bench {
       Throughput.Limits limits = new Throughput.Limits(options.publishFor(), options.maxMessages(size),
           options.stallTimeout());
       Throughput.Limits warm = new Throughput.Limits(options.warmUpFor(), Long.MAX_VALUE, options.stallTimeout());
-      for (ServerKind kind : ServerKind.values()) {
+      for (ServerKind kind : ServerKind.NATS_PAIR) {
         ServerProcess server = servers.get(kind);
         long mark = server.logMark();
         try {
@@ -372,6 +413,7 @@ public final class Bench {
       p.close();
     }
     running.clear();
+    ServerProcess.closeAll();
   }
 
   /** jnats's version, from its jar's name (its CLIENT_VERSION constant is not filled in every build). */

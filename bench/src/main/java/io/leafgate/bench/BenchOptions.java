@@ -17,12 +17,15 @@ import java.util.Set;
  * @param root the repository root (holds the {@code leafgate} launcher)
  * @param natsServer the nats-server binary
  * @param out where the Markdown report goes
- * @param connections the idle connection count of the memory scenario
+ * @param connections the idle connection count of the memory scenarios (NATS and MQTT)
  * @param keep keep the temporary folder (server logs) after the run
  * @param command the command line to print in the report
+ * @param mosquitto the mosquitto binary; null when none was found (the mqtt scenario then fails)
+ * @param backlog the messages buffered and drained in the uplink scenario
+ * @param replayWindow leafgate's {@code uplink { replay_window }} in the uplink scenario
  */
 record BenchOptions(boolean quick, int runs, Set<Scenario> only, Path root, Path natsServer, Path out,
-    int connections, boolean keep, String command) {
+    int connections, boolean keep, String command, Path mosquitto, int backlog, int replayWindow) {
 
   /** The scenarios, by the names {@code --only} takes. */
   enum Scenario {
@@ -32,7 +35,10 @@ record BenchOptions(boolean quick, int runs, Set<Scenario> only, Path root, Path
     QUEUE("1 publisher -> queue group of 4"),
     REQREP("request/reply latency, sequential"),
     MEMORY("resident memory, idle and with N idle connections"),
-    STARTUP("start-up time to the first INFO");
+    STARTUP("start-up time to the first INFO"),
+    JETSTREAM("JetStream: acknowledged async publish, pull consumption, disk bytes per message"),
+    UPLINK("uplink drain of a buffered backlog to a hub, and live latency meanwhile"),
+    MQTT("MQTT QoS 0 and QoS 1 rate, and resident memory with N idle MQTT connections");
 
     final String description;
 
@@ -45,18 +51,28 @@ record BenchOptions(boolean quick, int runs, Set<Scenario> only, Path root, Path
     }
   }
 
+  /** The uplink replay window the bench configures unless told otherwise (see bench/README.md). */
+  static final int DEFAULT_REPLAY_WINDOW = 256;
+
   static final String USAGE = """
       usage: bench/run [--quick] [--runs N] [--only LIST] [--root DIR] [--nats-server PATH]
-                       [--connections N] [--out FILE] [--keep]
-        --quick           short profile: 1 run per cell, shorter runs (about 40 s in all)
+                       [--mosquitto PATH] [--connections N] [--backlog N] [--replay-window N]
+                       [--out FILE] [--keep]
+        --quick           short profile: 1 run per cell, shorter runs (about 90 s in all)
         --runs N          repetitions per cell, median reported (default 3, quick 1)
-        --only LIST       comma-separated scenarios: pub,pubsub,fanout,queue,reqrep,memory,startup
+        --only LIST       comma-separated scenarios: pub,pubsub,fanout,queue,reqrep,memory,startup,
+                          jetstream,uplink,mqtt (default: all)
         --root DIR        leafgate repository root (default: found upwards from the working folder)
         --nats-server P   nats-server binary (default: $NATS_SERVER_PATH, else nats-server on PATH)
-        --connections N   idle connections in the memory scenario (default 10000)
+        --mosquitto P     mosquitto binary (default: $MOSQUITTO_PATH, else /usr/sbin/mosquitto or PATH)
+        --connections N   idle connections in the memory scenarios (default 10000)
+        --backlog N       messages buffered and drained in the uplink scenario
+                          (default 1000000, quick 100000)
+        --replay-window N leafgate's uplink replay_window in the uplink scenario (default %d)
         --out FILE        Markdown report (default: <root>/bench/results/latest.md)
         --keep            keep the temporary folder with the servers' logs
-      """;
+      """.formatted(DEFAULT_REPLAY_WINDOW);
+
 
   /** Parses the arguments; throws {@link IllegalArgumentException} with a message on bad input. */
   static BenchOptions parse(String[] args) {
@@ -68,6 +84,9 @@ record BenchOptions(boolean quick, int runs, Set<Scenario> only, Path root, Path
     Path out = null;
     int connections = 10_000;
     boolean keep = false;
+    Path mosquitto = null;
+    Integer backlog = null;
+    int replayWindow = DEFAULT_REPLAY_WINDOW;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       switch (a) {
@@ -79,6 +98,9 @@ record BenchOptions(boolean quick, int runs, Set<Scenario> only, Path root, Path
         case "--root" -> root = Path.of(value(args, ++i, a));
         case "--nats-server" -> nats = Path.of(value(args, ++i, a));
         case "--out" -> out = Path.of(value(args, ++i, a));
+        case "--mosquitto" -> mosquitto = Path.of(value(args, ++i, a));
+        case "--backlog" -> backlog = positive(a, value(args, ++i, a));
+        case "--replay-window" -> replayWindow = positive(a, value(args, ++i, a));
         default -> throw new IllegalArgumentException("unknown argument '" + a + "'");
       }
     }
@@ -89,8 +111,9 @@ record BenchOptions(boolean quick, int runs, Set<Scenario> only, Path root, Path
     nats = nats != null ? nats : findNatsServer();
     out = out != null ? out : root.resolve("bench/results/latest.md");
     String command = System.getProperty("bench.command", "io.leafgate.bench.Bench " + String.join(" ", args));
+    mosquitto = mosquitto != null ? mosquitto : findMosquitto();
     return new BenchOptions(quick, runs != null ? runs : quick ? 1 : 3, only, root, nats, out, connections, keep,
-        command);
+        command, mosquitto, backlog != null ? backlog : quick ? 100_000 : 1_000_000, replayWindow);
   }
 
   boolean wants(Scenario s) {
@@ -137,6 +160,27 @@ record BenchOptions(boolean quick, int runs, Set<Scenario> only, Path root, Path
     return quick ? Duration.ofMillis(2500) : Duration.ofMillis(3000);
   }
 
+  /** The JetStream scenario's run lengths and bounds. */
+  JetStreamLoad.Limits jetStreamLimits() {
+    return quick ? new JetStreamLoad.Limits(Duration.ofMillis(600), 400_000, Duration.ofMillis(300), 20_000,
+        Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofSeconds(15))
+        : new JetStreamLoad.Limits(Duration.ofMillis(1500), 1_000_000, Duration.ofMillis(1000), 50_000,
+            Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofSeconds(20));
+  }
+
+  /**
+   * How long the idle MQTT connections stay open before the RSS is read: they owe the broker
+   * nothing (keep alive 3600 s), so there is no first PING to wait for.
+   */
+  Duration mqttConnectionsSettle() {
+    return quick ? Duration.ofMillis(1000) : Duration.ofMillis(2000);
+  }
+
+  /** How long the live publisher of the uplink scenario runs on an idle link. */
+  Duration liveIdleFor() {
+    return quick ? Duration.ofMillis(1500) : Duration.ofMillis(3000);
+  }
+
   private static String value(String[] args, int i, String flag) {
     if (i >= args.length) {
       throw new IllegalArgumentException(flag + " needs a value");
@@ -175,6 +219,23 @@ record BenchOptions(boolean quick, int runs, Set<Scenario> only, Path root, Path
       }
     }
     throw new IllegalArgumentException("cannot find the leafgate repository root above " + from + "; use --root");
+  }
+
+  private static Path findMosquitto() {
+    String env = System.getenv("MOSQUITTO_PATH");
+    if (env != null && !env.isBlank()) {
+      return Path.of(env);
+    }
+    if (Files.isExecutable(Path.of("/usr/sbin/mosquitto"))) {
+      return Path.of("/usr/sbin/mosquitto");
+    }
+    for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
+      Path p = Path.of(dir, "mosquitto");
+      if (Files.isExecutable(p)) {
+        return p;
+      }
+    }
+    return null;
   }
 
   private static Path findNatsServer() {

@@ -15,10 +15,13 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Many idle NATS client connections held by one thread ({@code bench-idle-io}) on one selector,
- * with no client library: each connection waits for INFO, sends CONNECT and PING, counts as
- * established at the PONG, and from then on only answers the server's PINGs. This is the cheapest
- * client there is, so the memory it makes a server use is the server's own per-connection cost.
+ * Many idle client connections held by one thread ({@code bench-idle-io}) on one selector, with no
+ * client library. NATS: each connection waits for INFO, sends CONNECT and PING, counts as
+ * established at the PONG, and from then on only answers the server's PINGs. MQTT: each sends
+ * CONNECT (3.1.1, clean session, a keep alive of {@value #MQTT_KEEP_ALIVE} s, so that it owes the
+ * broker nothing during the measurement), counts as established at a CONNACK that accepts it, and
+ * from then on answers nothing. This is the cheapest client there is, so the memory it makes a
+ * server use is the server's own per-connection cost.
  *
  * <p>At most {@value #MAX_HANDSHAKES} handshakes are in flight at a time, to stay inside the
  * servers' accept backlogs. Each socket is one file descriptor in this JVM and one in the server,
@@ -30,8 +33,13 @@ final class IdleConnections implements AutoCloseable {
       + "\"name\":\"bench-idle\",\"lang\":\"raw\",\"version\":\"0\",\"protocol\":1}\r\nPING\r\n")
       .getBytes(StandardCharsets.US_ASCII);
   private static final byte[] PONG = "PONG\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final int MQTT_KEEP_ALIVE = 3600;
+
+  /** The protocol the connections speak. */
+  enum Dialect { NATS, MQTT }
 
   private final InetSocketAddress address;
+  private final Dialect dialect;
   private final int target;
   private final Selector selector;
   private final List<SocketChannel> channels = new ArrayList<>();
@@ -44,27 +52,33 @@ final class IdleConnections implements AutoCloseable {
   private int opened;
   private int handshaking;
 
-  private enum Phase { AWAIT_INFO, AWAIT_PONG, IDLE }
+  private enum Phase { AWAIT_INFO, AWAIT_PONG, AWAIT_CONNACK, IDLE }
 
   /** Per-connection state: the handshake phase and the start of the line being read. */
   private static final class Conn {
-    Phase phase = Phase.AWAIT_INFO;
+    Phase phase;
     final byte[] head = new byte[4];
     int headLen;
     ByteBuffer unwritten;
   }
 
-  private IdleConnections(InetSocketAddress address, int target) throws IOException {
+  private IdleConnections(InetSocketAddress address, Dialect dialect, int target) throws IOException {
     this.address = address;
+    this.dialect = dialect;
     this.target = target;
     this.selector = Selector.open();
     this.io = new Thread(this::loop, "bench-idle-io");
     this.io.setDaemon(true);
   }
 
-  /** Starts opening {@code count} connections to {@code address}; returns at once. */
+  /** Starts opening {@code count} NATS connections to {@code address}; returns at once. */
   static IdleConnections open(InetSocketAddress address, int count) throws IOException {
-    IdleConnections ic = new IdleConnections(address, count);
+    return open(address, Dialect.NATS, count);
+  }
+
+  /** Starts opening {@code count} connections of {@code dialect} to {@code address}; returns at once. */
+  static IdleConnections open(InetSocketAddress address, Dialect dialect, int count) throws IOException {
+    IdleConnections ic = new IdleConnections(address, dialect, count);
     ic.io.start();
     return ic;
   }
@@ -132,8 +146,20 @@ final class IdleConnections implements AutoCloseable {
     channels.add(ch);
     opened++;
     handshaking++;
+    Conn c = new Conn();
+    c.phase = dialect == Dialect.NATS ? Phase.AWAIT_INFO : Phase.AWAIT_CONNACK;
     boolean now = ch.connect(address);
-    ch.register(selector, now ? SelectionKey.OP_READ : SelectionKey.OP_CONNECT, new Conn());
+    SelectionKey k = ch.register(selector, now ? SelectionKey.OP_READ : SelectionKey.OP_CONNECT, c);
+    if (now) {
+      onConnected(k, c);
+    }
+  }
+
+  /** MQTT speaks first: the CONNECT goes out as soon as the TCP connection is up. */
+  private void onConnected(SelectionKey k, Conn c) throws IOException {
+    if (dialect == Dialect.MQTT) {
+      send(k, c, MqttWire.connect("bench-idle-" + opened + "-" + System.nanoTime(), MQTT_KEEP_ALIVE));
+    }
   }
 
   private void handle(SelectionKey k, ByteBuffer buf) {
@@ -143,6 +169,7 @@ final class IdleConnections implements AutoCloseable {
       if (k.isConnectable()) {
         ch.finishConnect();
         k.interestOps(SelectionKey.OP_READ);
+        onConnected(k, c);
         return;
       }
       if (k.isWritable()) {
@@ -160,6 +187,10 @@ final class IdleConnections implements AutoCloseable {
           return;
         }
         buf.flip();
+        if (dialect == Dialect.MQTT) {
+          onMqttBytes(c, buf);
+          return;
+        }
         while (buf.hasRemaining()) {
           byte b = buf.get();
           if (b == '\n') {
@@ -201,6 +232,23 @@ final class IdleConnections implements AutoCloseable {
       case "-ERR" -> fail("server sent -ERR");
       default -> { }
     }
+  }
+
+  /** The first four bytes are the CONNACK; nothing else is expected, and anything else is ignored. */
+  private void onMqttBytes(Conn c, ByteBuffer buf) {
+    while (buf.hasRemaining() && c.phase == Phase.AWAIT_CONNACK) {
+      c.head[c.headLen++] = buf.get();
+      if (c.headLen == 4) {
+        if ((c.head[0] & 0xFF) >> 4 != MqttWire.CONNACK || c.head[3] != 0) {
+          fail("the broker refused a CONNECT (CONNACK return code " + c.head[3] + ")");
+          return;
+        }
+        c.phase = Phase.IDLE;
+        handshaking--;
+        established.incrementAndGet();
+      }
+    }
+    buf.position(buf.limit());
   }
 
   private void send(SelectionKey k, Conn c, byte[] bytes) throws IOException {

@@ -21,6 +21,20 @@ final class ProcInfo {
   }
 
   /**
+   * The bytes a process has caused to be sent to the storage layer ({@code write_bytes} in
+   * {@code /proc/PID/io}): counted when a page of the page cache is dirtied, so a page written
+   * again before it reaches the disk counts once, and one made clean by an fsync counts again.
+   */
+  static long writeBytes(long pid) throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "io"))) {
+      if (line.startsWith("write_bytes:")) {
+        return Long.parseLong(line.substring(12).trim());
+      }
+    }
+    throw new IOException("no write_bytes line in /proc/" + pid + "/io");
+  }
+
+  /**
    * The soft limit on open files of a process ({@code Max open files} in {@code /proc/PID/limits});
    * {@code Long.MAX_VALUE} when unlimited.
    */
@@ -42,6 +56,33 @@ final class ProcInfo {
       return s.isEmpty() ? Optional.empty() : Optional.of(s);
     } catch (IOException e) {
       return Optional.empty();
+    }
+  }
+
+  /**
+   * The file system that holds {@code path}, as "ext4 (/dev/vda on /)", from the longest mount
+   * point of {@code /proc/mounts} above it; "unknown" when unreadable.
+   */
+  static String fileSystem(Path path) {
+    try {
+      String abs = path.toAbsolutePath().normalize().toString();
+      String best = null;
+      String bestMount = "";
+      for (String line : Files.readAllLines(Path.of("/proc/mounts"))) {
+        String[] f = line.split(" ");
+        if (f.length < 3) {
+          continue;
+        }
+        String mount = f[1];
+        boolean above = abs.equals(mount) || abs.startsWith(mount.endsWith("/") ? mount : mount + "/");
+        if (above && mount.length() >= bestMount.length()) {
+          bestMount = mount;
+          best = f[2] + " (" + f[0] + " on " + mount + ")";
+        }
+      }
+      return best != null ? best : "unknown";
+    } catch (IOException | RuntimeException e) {
+      return "unknown";
     }
   }
 

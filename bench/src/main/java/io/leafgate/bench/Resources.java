@@ -75,8 +75,20 @@ final class Resources {
    */
   Memory memory(ServerKind kind, Path workDir, int count, Duration idleSettle, Duration connectionsSettle)
       throws IOException, InterruptedException {
+    return memory(ServerProcess.launch(kind, programs, -1, workDir), IdleConnections.Dialect.NATS, count,
+        idleSettle, connectionsSettle);
+  }
+
+  /**
+   * The same with a server already launched (by a config file, say), and connections of
+   * {@code dialect}: NATS connections go to the server's NATS port, MQTT ones to its MQTT port.
+   */
+  Memory memory(ServerProcess launched, IdleConnections.Dialect dialect, int count, Duration idleSettle,
+      Duration connectionsSettle) throws IOException, InterruptedException {
     IdleConnections idle = null;
-    try (ServerProcess p = ServerProcess.launch(kind, programs, -1, workDir).awaitReady(START_TIMEOUT)) {
+    ServerKind kind = launched.kind();
+    try (ServerProcess p = launched) {
+      p.awaitReady(START_TIMEOUT);
       Thread.sleep(idleSettle.toMillis());
       Measured idleRss = Measured.of(p.rssKiB());
       progress.accept(String.format("memory: %s idle RSS %.1f MiB (pid %d)", kind.label(), idleRss.value() / 1024,
@@ -88,23 +100,26 @@ final class Resources {
         return new Memory(idleRss, f, f);
       }
       long t0 = System.nanoTime();
-      idle = IdleConnections.open(p.natsAddress(), count);
+      InetSocketAddress target = dialect == IdleConnections.Dialect.NATS ? p.natsAddress() : p.mqttAddress();
+      idle = IdleConnections.open(target, dialect, count);
       try {
         idle.awaitEstablished(Duration.ofSeconds(90));
       } catch (IOException e) {
-        Measured f = Measured.failed(e.getMessage());
+        Measured f = Measured.failed(e.getMessage() + logWarnings(p));
         return new Memory(idleRss, f, f);
       }
-      progress.accept(String.format("memory: %s accepted %,d connections in %.1f s", kind.label(), count,
-          (System.nanoTime() - t0) / 1e9));
+      progress.accept(String.format("memory: %s accepted %,d %s connections in %.1f s", kind.label(), count,
+          dialect, (System.nanoTime() - t0) / 1e9));
       Thread.sleep(connectionsSettle.toMillis());
       if (idle.firstError() != null || idle.openCount() != count) {
-        Measured f = Measured.failed(idle.openCount() + " of " + count + " connections open: " + idle.firstError());
+        Measured f = Measured.failed(idle.openCount() + " of " + count + " connections open: " + idle.firstError()
+            + logWarnings(p));
         return new Memory(idleRss, f, f);
       }
       long rss = p.rssKiB();
-      progress.accept(String.format("memory: %s RSS with %,d connections %.1f MiB (%d server PINGs answered)",
-          kind.label(), count, rss / 1024.0, idle.pingsAnswered()));
+      progress.accept(String.format("memory: %s RSS with %,d %s connections %.1f MiB%s", kind.label(), count,
+          dialect, rss / 1024.0, dialect == IdleConnections.Dialect.NATS
+          ? " (" + idle.pingsAnswered() + " server PINGs answered)" : ""));
       p.kill();
       return new Memory(idleRss, Measured.of(rss), Measured.of((rss - idleRss.value()) / count));
     } finally {
@@ -112,6 +127,11 @@ final class Resources {
         idle.close();
       }
     }
+  }
+
+  private static String logWarnings(ServerProcess p) {
+    String w = p.warningsSince(0, 2);
+    return w.isEmpty() ? "" : "; " + p.kind().label() + " log: " + w;
   }
 
   /** Why the open-files limits are too low for {@code count} connections, or null when they suffice. */

@@ -1,9 +1,15 @@
 package io.leafgate.bench;
 
-/** The two servers under comparison. Both always run as separate processes on loopback. */
+import java.util.List;
+
+/** The servers the bench launches. All run as separate processes on loopback. */
 enum ServerKind {
   NATS_SERVER("nats-server"),
-  LEAFGATE("leafgate");
+  LEAFGATE("leafgate"),
+  MOSQUITTO("mosquitto");
+
+  /** The two servers of the NATS load and resource scenarios. */
+  static final List<ServerKind> NATS_PAIR = List.of(NATS_SERVER, LEAFGATE);
 
   private final String label;
 

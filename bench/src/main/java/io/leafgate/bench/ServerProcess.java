@@ -18,14 +18,21 @@ import java.util.regex.Pattern;
 
 /**
  * One server under test, running as a child process on loopback: leafgate through the
- * repository's {@code ./leafgate run} launcher (with the launcher's default JVM flags), or
- * nats-server from its binary. Each instance has its own work folder that holds its store or
- * ports-file folder and its log ({@code <label>.log}, stdout and stderr together).
+ * repository's {@code ./leafgate run} launcher (with the launcher's default JVM flags),
+ * nats-server or mosquitto from its binary; with command-line flags or with a config file that the
+ * bench wrote. Each instance has its own work folder that holds its store or ports-file folder and
+ * its log ({@code <label>.log}, stdout and stderr together).
+ *
+ * <p>The NATS, MQTT and monitoring addresses of leafgate and nats-server come from the ports file
+ * they write ({@code <name>_<pid>.ports}); mosquitto writes none, so its MQTT port is chosen by the
+ * bench and passed in.
  *
  * <p>Closing sends SIGTERM, waits for a clean stop, then kills the process.
  */
 final class ServerProcess implements AutoCloseable {
   private static final Pattern NATS_URL = Pattern.compile("nats://([^\"\\s:]+):(\\d+)");
+  private static final Pattern MQTT_URL = Pattern.compile("mqtt://([^\"\\s:]+):(\\d+)");
+  private static final Pattern HTTP_URL = Pattern.compile("http://([^\"\\s:/]+):(\\d+)");
   private static final Duration STOP_GRACE = Duration.ofSeconds(10);
 
   private final ServerKind kind;
@@ -33,6 +40,10 @@ final class ServerProcess implements AutoCloseable {
   private final Path workDir;
   private final Path log;
   private InetSocketAddress natsAddress;
+  private InetSocketAddress mqttAddress;
+  private InetSocketAddress monitorAddress;
+  /** Every server launched and not yet stopped, for the shutdown hook ({@link #closeAll}). */
+  private static final java.util.Set<ServerProcess> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private ServerProcess(ServerKind kind, Process process, Path workDir, Path log) {
     this.kind = kind;
@@ -41,8 +52,8 @@ final class ServerProcess implements AutoCloseable {
     this.log = log;
   }
 
-  /** Where to find the two programs. */
-  record Programs(Path repoRoot, Path natsServer) {
+  /** Where to find the programs; {@code mosquitto} is null when it was not found. */
+  record Programs(Path repoRoot, Path natsServer, Path mosquitto) {
     /** The command that starts {@code kind} with its client port set to {@code port} (-1: any). */
     List<String> command(ServerKind kind, int port, Path workDir) {
       List<String> cmd = new ArrayList<>();
@@ -57,8 +68,23 @@ final class ServerProcess implements AutoCloseable {
           cmd.addAll(List.of("-a", "127.0.0.1", "-p", Integer.toString(port), "-m", "-1",
               "--ports_file_dir", workDir.toString()));
         }
+        case MOSQUITTO -> throw new IllegalArgumentException("mosquitto runs with a config file only");
       }
       return cmd;
+    }
+
+    /** The command that starts {@code kind} with the config file {@code config} and nothing else. */
+    List<String> withConfig(ServerKind kind, Path config) {
+      return switch (kind) {
+        case LEAFGATE -> List.of(repoRoot.resolve("leafgate").toString(), "run", "-c", config.toString());
+        case NATS_SERVER -> List.of(natsServer.toString(), "-c", config.toString());
+        case MOSQUITTO -> {
+          if (mosquitto == null) {
+            throw new IllegalStateException("mosquitto not found; use --mosquitto or MOSQUITTO_PATH");
+          }
+          yield List.of(mosquitto.toString(), "-c", config.toString());
+        }
+      };
     }
   }
 
@@ -69,14 +95,32 @@ final class ServerProcess implements AutoCloseable {
    * default JVM flags.
    */
   static ServerProcess launch(ServerKind kind, Programs programs, int port, Path workDir) throws IOException {
+    return launch(kind, programs, programs.command(kind, port, workDir), workDir);
+  }
+
+  /**
+   * Launches {@code command} (see {@link Programs#withConfig}) as a server of {@code kind} whose
+   * ports file, if it writes one, lands in {@code workDir}; returns at once.
+   */
+  static ServerProcess launch(ServerKind kind, Programs programs, List<String> command, Path workDir)
+      throws IOException {
     Files.createDirectories(workDir);
     Path log = workDir.resolve(kind.label() + ".log");
-    ProcessBuilder pb = new ProcessBuilder(programs.command(kind, port, workDir))
+    ProcessBuilder pb = new ProcessBuilder(command)
         .directory(programs.repoRoot().toFile())
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     pb.environment().remove("LEAFGATE_JAVA_OPTS");
-    return new ServerProcess(kind, pb.start(), workDir, log);
+    ServerProcess p = new ServerProcess(kind, pb.start(), workDir, log);
+    LIVE.add(p);
+    return p;
+  }
+
+  /** Stops every server launched and not stopped yet: for the shutdown hook and the final clean-up. */
+  static void closeAll() {
+    for (ServerProcess p : List.copyOf(LIVE)) {
+      p.close();
+    }
   }
 
   /**
@@ -86,6 +130,9 @@ final class ServerProcess implements AutoCloseable {
    */
   ServerProcess awaitReady(Duration timeout) throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
+    if (kind == ServerKind.MOSQUITTO) {
+      return awaitMqtt(deadline, timeout);
+    }
     while (natsAddress == null) {
       if (!process.isAlive()) {
         throw failure("exited with code " + process.exitValue() + " before writing its ports file");
@@ -111,16 +158,53 @@ final class ServerProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * Sets the MQTT port of a server that writes no ports file (mosquitto: the bench chose the port
+   * and wrote it into the config); returns this.
+   */
+  ServerProcess withMqttPort(int port) {
+    mqttAddress = new InetSocketAddress("127.0.0.1", port);
+    return this;
+  }
+
+  /** Waits until an MQTT CONNECT on the known port is answered by a CONNACK that accepts it. */
+  private ServerProcess awaitMqtt(long deadline, Duration timeout) throws IOException, InterruptedException {
+    while (true) {
+      try {
+        MqttWire.handshake(mqttAddress, Duration.ofSeconds(2));
+        return this;
+      } catch (IOException e) {
+        if (!process.isAlive()) {
+          throw failure("exited with code " + process.exitValue() + " during start-up");
+        }
+        if (System.nanoTime() > deadline) {
+          throw failure("does not answer MQTT on " + mqttAddress + " within " + timeout.toSeconds() + " s: "
+              + e.getMessage());
+        }
+        Thread.sleep(20);
+      }
+    }
+  }
+
+  /** Reads the ports file: the NATS address, and the MQTT and monitoring ones when the server has them. */
   private Optional<InetSocketAddress> readPortsFile() throws IOException {
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(workDir, "*_" + process.pid() + ".ports")) {
       for (Path p : ds) {
-        Matcher m = NATS_URL.matcher(Files.readString(p));
+        String text = Files.readString(p);
+        Matcher m = NATS_URL.matcher(text);
         if (m.find()) {
+          mqttAddress = address(MQTT_URL, text);
+          monitorAddress = address(HTTP_URL, text);
           return Optional.of(new InetSocketAddress(m.group(1), Integer.parseInt(m.group(2))));
         }
       }
     }
     return Optional.empty();
+  }
+
+  private static InetSocketAddress address(Pattern p, String text) {
+    Matcher m = p.matcher(text);
+    return m.find() ? new InetSocketAddress(m.group(1), Integer.parseInt(m.group(2))) : null;
   }
 
   /** The server answered a connection, but its first line was not a well-formed INFO. */
@@ -172,6 +256,24 @@ final class ServerProcess implements AutoCloseable {
     return natsAddress;
   }
 
+  /** The server's MQTT address; null when it has no MQTT listener. Only after {@link #awaitReady}. */
+  InetSocketAddress mqttAddress() {
+    return mqttAddress;
+  }
+
+  /**
+   * The base URL of the server's monitoring endpoint, {@code http://host:port}. Only after
+   * {@link #awaitReady}.
+   *
+   * @throws IllegalStateException when the ports file named none
+   */
+  String monitorUrl() {
+    if (monitorAddress == null) {
+      throw new IllegalStateException(kind.label() + " has no monitoring port in its ports file");
+    }
+    return "http://" + monitorAddress.getHostString() + ":" + monitorAddress.getPort();
+  }
+
   ServerKind kind() {
     return kind;
   }
@@ -199,6 +301,11 @@ final class ServerProcess implements AutoCloseable {
   /** The server's resident set size in KiB. */
   long rssKiB() throws IOException {
     return ProcInfo.rssKiB(serverPid());
+  }
+
+  /** The bytes the server has caused to be written to storage so far ({@code write_bytes}, /proc/PID/io). */
+  long writeBytes() throws IOException {
+    return ProcInfo.writeBytes(serverPid());
   }
 
   /** The server's soft limit on open files. */
@@ -234,8 +341,9 @@ final class ServerProcess implements AutoCloseable {
 
   /**
    * The warning and error lines the server logged after {@code mark} (at most {@code max}, the
-   * first ones), joined by " / "; empty when there are none. Matches both log formats
-   * ({@code [WARN]}/{@code [ERROR]} for leafgate, {@code [WRN]}/{@code [ERR]} for nats-server).
+   * first ones), joined by " / "; empty when there are none. Matches the three log formats
+   * ({@code [WARN]}/{@code [ERROR]} for leafgate, {@code [WRN]}/{@code [ERR]} for nats-server,
+   * {@code Warning:}/{@code Error:} for mosquitto).
    */
   String warningsSince(long mark, int max) {
     try (var ch = Files.newByteChannel(log)) {
@@ -249,7 +357,8 @@ final class ServerProcess implements AutoCloseable {
         // fill
       }
       return new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8).lines()
-          .filter(l -> l.contains("[WARN]") || l.contains("[ERROR]") || l.contains("[WRN]") || l.contains("[ERR]"))
+          .filter(l -> l.contains("[WARN]") || l.contains("[ERROR]") || l.contains("[WRN]") || l.contains("[ERR]")
+              || l.contains(": Warning:") || l.contains(": Error:"))
           .limit(max).reduce((a, b) -> a + " / " + b).orElse("");
     } catch (IOException e) {
       return "";
@@ -271,6 +380,7 @@ final class ServerProcess implements AutoCloseable {
    * of no interest, such as one holding thousands of idle connections after its RSS was read.
    */
   void kill() {
+    LIVE.remove(this);
     process.descendants().forEach(ProcessHandle::destroyForcibly);
     process.destroyForcibly();
     try {
@@ -283,6 +393,7 @@ final class ServerProcess implements AutoCloseable {
   /** Sends SIGTERM, waits for the stop, then kills the process (and its children) if it lingers. */
   @Override
   public void close() {
+    LIVE.remove(this);
     List<ProcessHandle> children = process.descendants().toList();
     process.destroy();
     try {
