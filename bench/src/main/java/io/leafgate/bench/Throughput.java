@@ -119,13 +119,18 @@ final class Throughput {
    * while, then throw), tries again, so the publisher runs at the speed the server reads.
    */
   static void publish(Connection c, String subject, byte[] payload) throws InterruptedException {
+    publish(c, subject, payload, 100);
+  }
+
+  /** As {@link #publish(Connection, String, byte[])}, waiting up to about {@code maxWaitMillis} for room. */
+  static void publish(Connection c, String subject, byte[] payload, int maxWaitMillis) throws InterruptedException {
     for (int attempt = 0; ; attempt++) {
       try {
         c.publish(subject, payload);
         return;
       } catch (IllegalStateException e) {
         String m = String.valueOf(e.getMessage());
-        if (!m.startsWith("Output queue is") || attempt >= 100) {
+        if (!m.startsWith("Output queue is") || attempt >= maxWaitMillis) {
           throw e;
         }
         Thread.sleep(1);
