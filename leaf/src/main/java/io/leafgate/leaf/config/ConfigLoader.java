@@ -4,10 +4,16 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -410,7 +416,7 @@ public final class ConfigLoader {
     Path keyFile = null;
     Path ca = null;
     boolean verify = false;
-    java.time.Duration timeout = TlsOptions.DEFAULT_TIMEOUT;
+    Duration timeout = TlsOptions.DEFAULT_TIMEOUT;
     boolean ok = true;
     for (Map.Entry<String, ConfigValue> e : m.entrySet()) {
       String k = e.getKey();
@@ -438,7 +444,7 @@ public final class ConfigLoader {
         }
         case "timeout" -> {
           // nats-server: seconds, possibly fractional, or a duration string.
-          java.time.Duration d = r.duration(k, v);
+          Duration d = r.duration(k, v);
           ok &= d != null;
           if (d != null) {
             timeout = d;
@@ -458,32 +464,34 @@ public final class ConfigLoader {
     }
     if (certValue == null || keyValue == null) {
       r.error(block, where + " needs both cert_file and key_file (the server's certificate and its private key)");
-      return null;
+      ok = false;
     }
-    if (!ok) {
-      return null;
-    }
-    java.security.MessageDigest digest;
+    // The files are checked even when another key is wrong, so that one run reports everything.
+    MessageDigest digest;
     try {
-      digest = java.security.MessageDigest.getInstance("SHA-256");
-    } catch (java.security.NoSuchAlgorithmException e) {
+      digest = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
-    java.security.cert.X509Certificate leaf = null;
-    java.security.PrivateKey privateKey = null;
-    try {
-      leaf = Pem.certificates(cert).get(0);
-      digest.update(Files.readAllBytes(cert));
-    } catch (IOException e) {
-      r.error(certValue, where + " cert_file \"" + cert + "\": " + e.getMessage());
-      ok = false;
+    X509Certificate leaf = null;
+    PrivateKey privateKey = null;
+    if (cert != null) {
+      try {
+        leaf = Pem.certificates(cert).get(0);
+        digest.update(Files.readAllBytes(cert));
+      } catch (IOException e) {
+        r.error(certValue, where + " cert_file \"" + cert + "\": " + e.getMessage());
+        ok = false;
+      }
     }
-    try {
-      privateKey = Pem.privateKey(keyFile);
-      digest.update(Files.readAllBytes(keyFile));
-    } catch (IOException e) {
-      r.error(keyValue, where + " key_file \"" + keyFile + "\": " + e.getMessage());
-      ok = false;
+    if (keyFile != null) {
+      try {
+        privateKey = Pem.privateKey(keyFile);
+        digest.update(Files.readAllBytes(keyFile));
+      } catch (IOException e) {
+        r.error(keyValue, where + " key_file \"" + keyFile + "\": " + e.getMessage());
+        ok = false;
+      }
     }
     if (leaf != null && privateKey != null) {
       try {
@@ -505,7 +513,7 @@ public final class ConfigLoader {
     if (!ok) {
       return null;
     }
-    return new TlsOptions(cert, keyFile, ca, verify, timeout, java.util.HexFormat.of().formatHex(digest.digest()));
+    return new TlsOptions(cert, keyFile, ca, verify, timeout, HexFormat.of().formatHex(digest.digest()));
   }
 
   // ---- authorization -----------------------------------------------------------------------
