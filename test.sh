@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need on a fresh Debian machine (nats-server,
-# mosquitto, Node packages) when it is missing, then runs every test with Maven.
+# mosquitto, openssl, Node packages) when it is missing, then runs every test with Maven.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
@@ -11,6 +11,7 @@ command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]] || need_apt
 command -v mosquitto_pub >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)   # the TLS tests make their certificates with it
 if ((${#need_apt[@]})); then
   echo "test.sh: installing ${need_apt[*]} with apt-get" >&2
   sudo_cmd=()

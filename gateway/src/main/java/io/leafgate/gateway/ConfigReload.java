@@ -34,6 +34,8 @@ final class ConfigReload {
       new Setting("listen", o -> o.host + ":" + o.port),
       new Setting("http", o -> o.httpHost + ":" + o.httpPort),
       new Setting("mqtt.listen", o -> o.mqttHost + ":" + o.mqttPort),
+      // The paths, verify, timeout and a digest of the files: a renewed certificate counts too.
+      new Setting("mqtt.tls", o -> o.mqttTls),
       new Setting("server_name", o -> o.serverName),
       new Setting("store_dir", o -> o.storeDir.toAbsolutePath().normalize()),
       new Setting("jetstream", o -> o.jetStream),

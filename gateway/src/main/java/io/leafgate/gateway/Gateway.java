@@ -183,7 +183,7 @@ public final class Gateway implements AutoCloseable {
     Map<String, Object> ports = new LinkedHashMap<>();
     ports.put("nats", List.of("nats://" + options.host + ":" + nats.boundPort()));
     if (mqtt != null) {
-      ports.put("mqtt", List.of("mqtt://" + options.mqttHost + ":" + mqtt.boundPort()));
+      ports.put("mqtt", List.of((mqtt.tls() ? "mqtts://" : "mqtt://") + options.mqttHost + ":" + mqtt.boundPort()));
     }
     if (monitor != null) {
       ports.put("monitoring", List.of("http://" + options.httpHost + ":" + monitor.boundPort()));

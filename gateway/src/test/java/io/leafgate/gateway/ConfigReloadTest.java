@@ -38,4 +38,41 @@ class ConfigReloadTest {
         + "uplink { export: [\"telemetry.>\", \"alarms.>\"] }\nmax_payload: 512KB\n");
     assertEquals(List.of("listen", "max_payload", "authorization", "uplink"), ConfigReload.changedKeys(a, b));
   }
+
+  @Test
+  void mqttTlsChangesNeedARestartEvenWhenOnlyTheFilesWereRenewed() throws Exception {
+    Path cert = dir.resolve("server.pem");
+    Path key = dir.resolve("server-key.pem");
+    selfSigned("first", cert, key);
+    String plain = "mqtt { listen: 127.0.0.1:1883 }\n";
+    String tls = "mqtt {\n  listen: 127.0.0.1:1883\n  tls { cert_file: \"" + cert + "\", key_file: \"" + key + "\" }\n}\n";
+    ServerOptions running = load(tls);
+    assertEquals(List.of(), ConfigReload.changedKeys(running, load(tls)));
+    assertEquals(List.of("mqtt.tls"), ConfigReload.changedKeys(load(plain), running));
+    assertEquals(List.of("mqtt.tls"), ConfigReload.changedKeys(running,
+        load(tls.replace("key_file", "verify: true, key_file"))));
+    // A renewed certificate and key at the same paths: the file does not change, the listener would.
+    selfSigned("second", cert, key);
+    assertEquals(List.of("mqtt.tls"), ConfigReload.changedKeys(running, load(tls)));
+  }
+
+  /** A self-signed certificate and its PKCS#8 key as PEM files, made with the JDK's keytool. */
+  private void selfSigned(String alias, Path certPem, Path keyPem) throws Exception {
+    Path p12 = dir.resolve(alias + ".p12");
+    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+        "-genkeypair", "-alias", alias, "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=localhost",
+        "-validity", "2", "-storetype", "PKCS12", "-keystore", p12.toString(), "-storepass", "changeit")
+        .redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(0, p.waitFor(), "keytool: " + out);
+    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+    try (var in = Files.newInputStream(p12)) {
+      ks.load(in, "changeit".toCharArray());
+    }
+    java.util.Base64.Encoder b64 = java.util.Base64.getMimeEncoder(64, "\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    Files.writeString(certPem, "-----BEGIN CERTIFICATE-----\n" + b64.encodeToString(ks.getCertificate(alias).getEncoded())
+        + "\n-----END CERTIFICATE-----\n");
+    Files.writeString(keyPem, "-----BEGIN PRIVATE KEY-----\n"
+        + b64.encodeToString(ks.getKey(alias, "changeit".toCharArray()).getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+  }
 }

@@ -1,6 +1,7 @@
 package io.leafgate.hub;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import io.leafgate.leaf.config.Pem;
 import io.leafgate.leaf.proto.Wire;
 import io.leafgate.leaf.route.FlushBatch;
 import io.leafgate.leaf.route.GroupedSubscriber;
@@ -30,6 +31,7 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -405,13 +407,14 @@ final class HubLink implements GroupedSubscriber, FlushBatch.Flushable {
         if (t != null && t.insecure()) {
           b.trustManager(InsecureTrustManagerFactory.INSTANCE);
         } else if (t != null && t.caFile() != null) {
-          b.trustManager(t.caFile().toFile());
+          b.trustManager(Pem.certificates(t.caFile()).toArray(new X509Certificate[0]));
         }
         if (t != null && t.certFile() != null) {
-          b.keyManager(t.certFile().toFile(), t.keyFile().toFile());
+          // Pem reads PKCS#1 and SEC 1 keys too, which Netty's own PEM reader does not.
+          b.keyManager(Pem.privateKey(t.keyFile()), Pem.certificates(t.certFile()).toArray(new X509Certificate[0]));
         }
         SslContext ctxSsl = b.build();
-        String host = t != null && t.serverName() != null ? t.serverName() : cfg.remote.urls().get(0).getHost();
+        String host = tlsName(t);
         SSLEngine engine = ctxSsl.newEngine(ctx.alloc(), host, url.getPort() > 0 ? url.getPort() : 7422);
         if (t == null || !t.insecure()) {
           SSLParameters p = engine.getSSLParameters();
@@ -424,7 +427,7 @@ final class HubLink implements GroupedSubscriber, FlushBatch.Flushable {
           if (f.isSuccess()) {
             sendConnect(ctx, info);
           } else {
-            noteFailure("TLS handshake with " + url.getHost() + " failed: " + rootMessage(f.cause()));
+            noteFailure(tlsFailure(f.cause()));
             ctx.close();
           }
         });
@@ -432,6 +435,45 @@ final class HubLink implements GroupedSubscriber, FlushBatch.Flushable {
         noteFailure("cannot set up TLS to the hub: " + rootMessage(e));
         ctx.close();
       }
+    }
+
+    /**
+     * The name the hub's certificate must hold: {@code server_name} if set, else the host of the
+     * URL being dialled. A URL the hub announced (its cluster peers, often bare IPs) is checked
+     * against the first configured URL's host instead, as nats-server does for implicit URLs.
+     */
+    private String tlsName(UplinkConfig.Tls t) {
+      if (t != null && t.serverName() != null) {
+        return t.serverName();
+      }
+      return cfg.remote.urls().contains(url) ? url.getHost() : cfg.remote.urls().get(0).getHost();
+    }
+
+    /** A sentence saying why the TLS handshake with the hub failed and what to check. */
+    private String tlsFailure(Throwable cause) {
+      UplinkConfig.Tls t = cfg.remote.tls();
+      String root = rootMessage(cause);
+      String lower = root.toLowerCase(java.util.Locale.ROOT);
+      String hint;
+      if (lower.contains("bad_certificate") || lower.contains("certificate_required")
+          || lower.contains("unknown_ca") || lower.contains("certificate_unknown")) {
+        hint = t == null || t.certFile() == null
+            ? "the hub requires a client certificate: set cert_file and key_file in the remote's tls block"
+            : "the hub did not accept our client certificate (" + t.certFile() + "): is it signed by a CA in the"
+                + " hub's ca_file, and still valid?";
+      } else if (lower.contains("certification path") || lower.contains("pkix")) {
+        hint = t == null || t.caFile() == null
+            ? "the hub's certificate is not signed by a CA this JVM trusts: set ca_file in the remote's tls block"
+            : "the hub's certificate is not signed by a CA in ca_file (" + t.caFile() + ")";
+      } else if (lower.contains("no subject alternative") || lower.contains("no name matching")) {
+        hint = "the hub's certificate does not name " + tlsName(t) + ": dial a name it holds or set server_name";
+      } else if (lower.contains("expired") || lower.contains("not yet valid")) {
+        hint = "a certificate is outside its validity period (check the clock and the certificates)";
+      } else {
+        hint = null;
+      }
+      return "TLS handshake with hub " + url.getHost() + ":" + (url.getPort() > 0 ? url.getPort() : 7422)
+          + " failed: " + (hint == null ? root : hint + " (" + root + ")");
     }
 
     private void sendConnect(ChannelHandlerContext ctx, Map<String, Object> info) {
@@ -531,8 +573,19 @@ final class HubLink implements GroupedSubscriber, FlushBatch.Flushable {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      noteFailure("hub connection error: " + rootMessage(cause));
+      // A TLS failure reaches both the handshake listener and here: one message for both, so it
+      // is logged once per change, not twice per attempt.
+      noteFailure(isTls(cause) ? tlsFailure(cause) : "hub connection error: " + rootMessage(cause));
       ctx.close();
+    }
+
+    private boolean isTls(Throwable cause) {
+      for (Throwable c = cause; c != null; c = c.getCause()) {
+        if (c instanceof javax.net.ssl.SSLException) {
+          return true;
+        }
+      }
+      return false;
     }
   }
 

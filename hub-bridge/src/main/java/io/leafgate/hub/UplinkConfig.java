@@ -2,8 +2,10 @@ package io.leafgate.hub;
 
 import io.leafgate.leaf.config.ConfigReader;
 import io.leafgate.leaf.config.ConfigValue;
+import io.leafgate.leaf.config.Pem;
 import io.leafgate.leaf.config.ServerOptions;
 import io.leafgate.leaf.subject.Subjects;
+import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
@@ -233,15 +235,27 @@ public final class UplinkConfig {
     Path ca = null;
     Path cert = null;
     Path keyFile = null;
+    ConfigValue caValue = null;
+    ConfigValue certValue = null;
+    ConfigValue keyValue = null;
     boolean insecure = false;
     String serverName = null;
     for (Map.Entry<String, ConfigValue> e : m.entrySet()) {
       String k = e.getKey();
       ConfigValue val = e.getValue();
       switch (k.toLowerCase()) {
-        case "ca_file" -> ca = path(r.nonEmptyString(k, val));
-        case "cert_file" -> cert = path(r.nonEmptyString(k, val));
-        case "key_file" -> keyFile = path(r.nonEmptyString(k, val));
+        case "ca_file" -> {
+          caValue = val;
+          ca = path(r.nonEmptyString(k, val));
+        }
+        case "cert_file" -> {
+          certValue = val;
+          cert = path(r.nonEmptyString(k, val));
+        }
+        case "key_file" -> {
+          keyValue = val;
+          keyFile = path(r.nonEmptyString(k, val));
+        }
         case "insecure" -> insecure = Boolean.TRUE.equals(r.bool(k, val));
         case "server_name" -> serverName = r.nonEmptyString(k, val);
         default -> r.unknownField(k, val, "tls");
@@ -249,6 +263,33 @@ public final class UplinkConfig {
     }
     if ((cert == null) != (keyFile == null)) {
       r.error(v, "tls needs both cert_file and key_file, or neither");
+    }
+    // Read the files now, so that a missing or unreadable one is a config error with file:line
+    // rather than a failed connection attempt after every backoff.
+    if (ca != null) {
+      try {
+        Pem.certificates(ca);
+      } catch (IOException e) {
+        r.error(caValue, "leafnodes remote tls ca_file \"" + ca + "\": " + e.getMessage());
+      }
+    }
+    java.security.cert.X509Certificate leaf = null;
+    if (cert != null) {
+      try {
+        leaf = Pem.certificates(cert).get(0);
+      } catch (IOException e) {
+        r.error(certValue, "leafnodes remote tls cert_file \"" + cert + "\": " + e.getMessage());
+      }
+    }
+    if (keyFile != null) {
+      try {
+        java.security.PrivateKey pk = Pem.privateKey(keyFile);
+        if (leaf != null) {
+          Pem.checkPair(pk, leaf);
+        }
+      } catch (IOException e) {
+        r.error(keyValue, "leafnodes remote tls key_file \"" + keyFile + "\": " + e.getMessage());
+      }
     }
     return new Tls(ca, cert, keyFile, insecure, serverName);
   }

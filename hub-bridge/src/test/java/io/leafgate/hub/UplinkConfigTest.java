@@ -77,4 +77,21 @@ class UplinkConfigTest {
     assertTrue(all.contains("bad.conf:7:"), all);
     assertTrue(all.contains("bad.conf:8:") && all.contains("colour"), all);
   }
+
+  @Test
+  void remoteTlsFilesAreReadAtLoad(@TempDir Path tmp) throws Exception {
+    Path f = tmp.resolve("tls.conf");
+    Path notPem = tmp.resolve("notes.txt");
+    Files.writeString(notPem, "hello\n");
+    Files.writeString(f, "leafnodes {\n  remotes = [ { urls: [\"tls://hub:7422\"]\n    tls {\n"
+        + "      ca_file: \"" + tmp.resolve("missing-ca.pem") + "\"\n"
+        + "      cert_file: \"" + notPem + "\"\n"
+        + "      key_file: \"" + notPem + "\"\n    }\n  } ]\n}\n");
+    ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> load(f));
+    assertEquals(List.of(
+        f + ":4: leafnodes remote tls ca_file \"" + tmp.resolve("missing-ca.pem") + "\": no such file",
+        f + ":5: leafnodes remote tls cert_file \"" + notPem + "\": holds no PEM certificate (BEGIN CERTIFICATE)",
+        f + ":6: leafnodes remote tls key_file \"" + notPem + "\": holds no PEM private key (BEGIN PRIVATE KEY)"),
+        e.errors().stream().map(Object::toString).toList());
+  }
 }

@@ -37,6 +37,7 @@ public final class NatsServerProcess implements AutoCloseable {
   private final boolean jetStream;
   private final boolean leafListener;
   private final String extraConfig;
+  private final String leafSettings;
   private final Path configFile;
   private final Path logFile;
   private Process process;
@@ -50,6 +51,7 @@ public final class NatsServerProcess implements AutoCloseable {
     this.jetStream = b.jetStream;
     this.leafListener = b.leafListener;
     this.extraConfig = b.extraConfig;
+    this.leafSettings = b.leafSettings;
     this.configFile = dir.resolve("nats-server.conf");
     this.logFile = dir.resolve("nats-server.log");
   }
@@ -103,6 +105,7 @@ public final class NatsServerProcess implements AutoCloseable {
     private boolean jetStream;
     private boolean leafListener;
     private String extraConfig = "";
+    private String leafSettings = "";
 
     private Builder(Path dir) {
       this.dir = dir;
@@ -123,6 +126,16 @@ public final class NatsServerProcess implements AutoCloseable {
     /** Opens a leafnode listener on an ephemeral port. */
     public Builder leafListener() {
       this.leafListener = true;
+      return this;
+    }
+
+    /**
+     * Opens a leafnode listener on an ephemeral port with {@code settings} (such as a
+     * {@code tls { ... }} block) inside its {@code leafnodes} block.
+     */
+    public Builder leafListener(String settings) {
+      this.leafListener = true;
+      this.leafSettings = settings == null ? "" : settings;
       return this;
     }
 
@@ -162,7 +175,7 @@ public final class NatsServerProcess implements AutoCloseable {
       c.append("jetstream {\n  store_dir: \"").append(dir.resolve("jetstream").toAbsolutePath()).append("\"\n}\n");
     }
     if (leafListener) {
-      c.append("leafnodes {\n  listen: 127.0.0.1:").append(leafPort).append("\n}\n");
+      c.append("leafnodes {\n  listen: 127.0.0.1:").append(leafPort).append("\n").append(leafSettings).append("\n}\n");
     }
     c.append(extraConfig).append('\n');
     return c.toString();

@@ -1,11 +1,19 @@
 package io.leafgate.leaf.config;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -376,9 +384,136 @@ public final class ConfigLoader {
             o.mqttPort = p;
           }
         }
+        case "tls" -> o.mqttTls = tls(k, v, "mqtt.tls");
         default -> r.unknownField(k, v, "mqtt");
       }
     }
+  }
+
+  // ---- tls ---------------------------------------------------------------------------------
+
+  /** nats-server keys of a tls block that leafgate does not implement, to say so plainly. */
+  private static final Set<String> TLS_NOT_SUPPORTED = Set.of("cipher_suites", "curve_preferences",
+      "verify_and_map", "verify_cert_and_check_known_urls", "pinned_certs", "min_version", "handshake_first",
+      "cert_store", "cert_match", "cert_match_by", "ca_certs_match", "ocsp_peer", "insecure", "cert_match_skip_invalid");
+
+  /**
+   * A listener's {@code tls} block: {@code cert_file}, {@code key_file} (both required),
+   * {@code ca_file}, {@code verify}, {@code timeout}, as nats-server reads them. Each file is read
+   * here, so that a missing file, a key that cannot be read or a key that does not match the
+   * certificate is a config error with file:line, not a failure at start-up. Returns null when
+   * anything is wrong.
+   */
+  private TlsOptions tls(String key, ConfigValue block, String where) {
+    Map<String, ConfigValue> m = r.map(key, block);
+    if (m == null) {
+      return null;
+    }
+    ConfigValue certValue = null;
+    ConfigValue keyValue = null;
+    ConfigValue caValue = null;
+    Path cert = null;
+    Path keyFile = null;
+    Path ca = null;
+    boolean verify = false;
+    Duration timeout = TlsOptions.DEFAULT_TIMEOUT;
+    boolean ok = true;
+    for (Map.Entry<String, ConfigValue> e : m.entrySet()) {
+      String k = e.getKey();
+      ConfigValue v = e.getValue();
+      switch (k.toLowerCase(Locale.ROOT)) {
+        case "cert_file" -> {
+          certValue = v;
+          cert = path(k, v);
+          ok &= cert != null;
+        }
+        case "key_file" -> {
+          keyValue = v;
+          keyFile = path(k, v);
+          ok &= keyFile != null;
+        }
+        case "ca_file" -> {
+          caValue = v;
+          ca = path(k, v);
+          ok &= ca != null;
+        }
+        case "verify" -> {
+          Boolean b = r.bool(k, v);
+          ok &= b != null;
+          verify = Boolean.TRUE.equals(b);
+        }
+        case "timeout" -> {
+          // nats-server: seconds, possibly fractional, or a duration string.
+          Duration d = r.duration(k, v);
+          ok &= d != null;
+          if (d != null) {
+            timeout = d;
+          }
+        }
+        default -> {
+          if (TLS_NOT_SUPPORTED.contains(k.toLowerCase(Locale.ROOT)) && !v.usedAsVariable()) {
+            r.error(v, "\"" + k + "\" in " + where + " is a nats-server setting that leafgate does not support;"
+                + " leafgate takes cert_file, key_file, ca_file, verify and timeout");
+            ok = false;
+          } else if (!v.usedAsVariable()) {
+            r.unknownField(k, v, where);
+            ok = false;
+          }
+        }
+      }
+    }
+    if (certValue == null || keyValue == null) {
+      r.error(block, where + " needs both cert_file and key_file (the server's certificate and its private key)");
+      ok = false;
+    }
+    // The files are checked even when another key is wrong, so that one run reports everything.
+    MessageDigest digest;
+    try {
+      digest = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    X509Certificate leaf = null;
+    PrivateKey privateKey = null;
+    if (cert != null) {
+      try {
+        leaf = Pem.certificates(cert).get(0);
+        digest.update(Files.readAllBytes(cert));
+      } catch (IOException e) {
+        r.error(certValue, where + " cert_file \"" + cert + "\": " + e.getMessage());
+        ok = false;
+      }
+    }
+    if (keyFile != null) {
+      try {
+        privateKey = Pem.privateKey(keyFile);
+        digest.update(Files.readAllBytes(keyFile));
+      } catch (IOException e) {
+        r.error(keyValue, where + " key_file \"" + keyFile + "\": " + e.getMessage());
+        ok = false;
+      }
+    }
+    if (leaf != null && privateKey != null) {
+      try {
+        Pem.checkPair(privateKey, leaf);
+      } catch (IOException e) {
+        r.error(keyValue, where + " key_file \"" + keyFile + "\": " + e.getMessage());
+        ok = false;
+      }
+    }
+    if (ca != null) {
+      try {
+        Pem.certificates(ca);
+        digest.update(Files.readAllBytes(ca));
+      } catch (IOException e) {
+        r.error(caValue, where + " ca_file \"" + ca + "\": " + e.getMessage());
+        ok = false;
+      }
+    }
+    if (!ok) {
+      return null;
+    }
+    return new TlsOptions(cert, keyFile, ca, verify, timeout, HexFormat.of().formatHex(digest.digest()));
   }
 
   // ---- authorization -----------------------------------------------------------------------

@@ -28,6 +28,8 @@ public final class ServerOptions {
   public String mqttHost = Defaults.HOST;
   /** MQTT listener port; -1 picks a free port, 0 turns MQTT off. */
   public int mqttPort = Defaults.MQTT_PORT;
+  /** TLS on the MQTT listener ({@code mqtt { tls { ... } }}); null for plain TCP. With it, TLS only. */
+  public TlsOptions mqttTls;
 
   /** The server name sent in INFO and shown by monitoring; defaults to the server id. */
   public String serverName;

@@ -6,6 +6,6 @@
  * {@link io.leafgate.leaf.config.ConfigLoader}, which checks every key and reports all problems at
  * once as {@link io.leafgate.leaf.config.ConfigError}s ({@code file:line: message}).
  *
- * <p>Depends on the JDK only.
+ * <p>Depends on the JDK only ({@link io.leafgate.leaf.config.Pem} reads TLS files with the JDK too).
  */
 package io.leafgate.leaf.config;

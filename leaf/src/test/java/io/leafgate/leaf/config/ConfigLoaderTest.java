@@ -401,6 +401,31 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void mqttTlsProblemsAreReportedTogether() throws Exception {
+    Path missing = dir.resolve("nope.pem");
+    List<String> errs = errors("mqtt {\n  tls {\n    cert_file: \"" + missing + "\"\n    verify: maybe\n"
+        + "    cipher_suites: [\"TLS_AES_128_GCM_SHA256\"]\n  }\n}\n");
+    assertEquals(List.of(
+        conf + ":2: mqtt.tls needs both cert_file and key_file (the server's certificate and its private key)",
+        conf + ":3: mqtt.tls cert_file \"" + missing + "\": no such file",
+        conf + ":4: \"verify\" must be a boolean (true or false), got string \"maybe\"",
+        conf + ":5: \"cipher_suites\" in mqtt.tls is a nats-server setting that leafgate does not support;"
+            + " leafgate takes cert_file, key_file, ca_file, verify and timeout"), errs);
+  }
+
+  @Test
+  void mqttTlsFilesThatAreNotPem() throws Exception {
+    Path text = dir.resolve("notes.txt");
+    Files.writeString(text, "not a certificate\n");
+    List<String> errs = errors("mqtt { tls {\n cert_file: \"" + text + "\"\n key_file: \"" + text + "\"\n"
+        + " ca_file: \"" + dir + "\"\n} }\n");
+    assertEquals(List.of(
+        conf + ":2: mqtt.tls cert_file \"" + text + "\": holds no PEM certificate (BEGIN CERTIFICATE)",
+        conf + ":3: mqtt.tls key_file \"" + text + "\": holds no PEM private key (BEGIN PRIVATE KEY)",
+        conf + ":4: mqtt.tls ca_file \"" + dir + "\": is a directory, not a file"), errs);
+  }
+
+  @Test
   void mqttBlock() throws Exception {
     ServerOptions o = load("mqtt {\n  listen: 0.0.0.0:1884\n}\n");
     assertEquals("0.0.0.0", o.mqttHost);

@@ -15,6 +15,7 @@ enum CloseReason {
   STORE_FAILURE("A publish could not be stored"),
   TAKEN_OVER("Session taken over"),
   READ_ERROR("Read error"),
+  TLS_HANDSHAKE("TLS handshake failed"),
   SERVER_SHUTDOWN("Server shutdown");
 
   private final String text;

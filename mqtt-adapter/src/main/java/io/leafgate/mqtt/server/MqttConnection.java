@@ -44,6 +44,9 @@ import io.netty.handler.codec.mqtt.MqttUnacceptableProtocolVersionException;
 import io.netty.handler.codec.mqtt.MqttUnsubAckMessage;
 import io.netty.handler.codec.mqtt.MqttUnsubAckPayload;
 import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
+import io.netty.handler.ssl.NotSslRecordException;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -59,6 +62,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import org.tinylog.Logger;
 
 /**
@@ -232,7 +236,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
     }
     server.unregister(this, was == State.CONNECTED);
     if (reason == CloseReason.CLIENT_DISCONNECT || reason == CloseReason.CLIENT_CLOSED
-        || reason == CloseReason.SERVER_SHUTDOWN || reason == CloseReason.TAKEN_OVER) {
+        || reason == CloseReason.SERVER_SHUTDOWN || reason == CloseReason.TAKEN_OVER
+        || reason == CloseReason.TLS_HANDSHAKE) { // a failed handshake was logged when it failed
       Logger.debug("{} mqtt connection closed: {}", logId(), reason.text());
     } else {
       Logger.info("{} mqtt connection from {} closed: {}", logId(), remote, reason.text());
@@ -241,7 +246,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (cause instanceof IOException) {
+    if (closeReason == CloseReason.TLS_HANDSHAKE || tlsProblem(cause) != null) {
+      // The handshake's failure is logged once, by userEventTriggered; what follows is its echo.
+      Logger.debug("cid={} mqtt TLS error: {}", cid, cause.getMessage());
+      close(CloseReason.TLS_HANDSHAKE);
+    } else if (cause instanceof IOException) {
       Logger.debug("cid={} mqtt read error: {}", cid, cause.getMessage());
       close(CloseReason.READ_ERROR);
     } else {
@@ -256,6 +265,16 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
       disconnect(Reason.KEEP_ALIVE_TIMEOUT, CloseReason.KEEP_ALIVE_TIMEOUT);
       return;
     }
+    if (evt instanceof SslHandshakeCompletionEvent hs) {
+      if (hs.isSuccess()) {
+        Logger.debug("cid={} mqtt client {} completed the TLS handshake", cid, remote);
+      } else if (closeReason == null) {
+        server.stats().tlsHandshakeFailures.increment();
+        Logger.info("cid={} mqtt client {} closed: TLS handshake failed: {}", cid, remote, describeTlsFailure(hs.cause()));
+        close(CloseReason.TLS_HANDSHAKE);
+      }
+      return;
+    }
     ctx.fireUserEventTriggered(evt);
   }
 
@@ -265,6 +284,47 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
       session.pump();
     }
     ctx.fireChannelWritabilityChanged();
+  }
+
+  /** A person's reading of why a TLS handshake failed. */
+  static String describeTlsFailure(Throwable cause) {
+    Throwable t = cause;
+    while (t != null) {
+      if (t instanceof NotSslRecordException) {
+        return "the client did not start TLS (a plain MQTT client on a TLS-only port?)";
+      }
+      if (t instanceof SslHandshakeTimeoutException) {
+        return "no handshake within the TLS timeout (" + t.getMessage() + ")";
+      }
+      t = t.getCause();
+    }
+    String root = tlsProblem(cause);
+    if (root == null) {
+      Throwable r = cause;
+      while (r.getCause() != null) {
+        r = r.getCause();
+      }
+      root = r.getMessage() == null ? r.toString() : r.getMessage();
+    }
+    String lower = root.toLowerCase(java.util.Locale.ROOT);
+    if (lower.contains("empty client certificate chain") || lower.contains("null cert chain")
+        || lower.contains("certificate_required")) {
+      return "the client sent no certificate, and verify requires one (" + root + ")";
+    }
+    if (lower.contains("pkix") || lower.contains("certificate_unknown") || lower.contains("unable to find valid")) {
+      return "the client's certificate is not signed by ca_file (" + root + ")";
+    }
+    return root;
+  }
+
+  /** The message of the TLS exception in {@code cause}'s chain, or null when it holds none. */
+  private static String tlsProblem(Throwable cause) {
+    for (Throwable t = cause; t != null; t = t.getCause()) {
+      if (t instanceof SSLException || t instanceof NotSslRecordException) {
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+      }
+    }
+    return null;
   }
 
   /** Closes without a DISCONNECT. */

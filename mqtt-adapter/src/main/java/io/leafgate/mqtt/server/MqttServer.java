@@ -1,7 +1,9 @@
 package io.leafgate.mqtt.server;
 
 import io.leafgate.leaf.auth.Authenticator;
+import io.leafgate.leaf.config.Pem;
 import io.leafgate.leaf.config.ServerOptions;
+import io.leafgate.leaf.config.TlsOptions;
 import io.leafgate.leaf.monitor.CoreMonitor;
 import io.leafgate.leaf.monitor.MonitorServer;
 import io.leafgate.leaf.route.Router;
@@ -25,8 +27,13 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.mqtt.MqttDecoder;
 import io.netty.handler.codec.mqtt.MqttEncoder;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -46,6 +53,7 @@ import org.tinylog.Logger;
  * in memory and do not survive a restart.
  */
 public final class MqttServer implements AutoCloseable {
+  static final String HANDLER_TLS = "tls";
   static final String HANDLER_DECODER = "mqtt-decoder";
   static final String HANDLER_ENCODER = "mqtt-encoder";
   static final String HANDLER_KEEP_ALIVE = "mqtt-keepalive";
@@ -61,6 +69,8 @@ public final class MqttServer implements AutoCloseable {
   private final Map<Long, MqttConnection> connections = new ConcurrentHashMap<>();
   private final AtomicLong nextCid = new AtomicLong();
   private final int maxPacketSize;
+  /** Null: plain TCP. Otherwise every connection is TLS (nats-server: MQTT with tls is TLS only). */
+  private SslContext sslContext;
   private MqttStore store;
   private SessionManager sessions;
   private Channel serverChannel;
@@ -81,8 +91,32 @@ public final class MqttServer implements AutoCloseable {
     this.maxPacketSize = (int) Math.min(268_435_455L, (long) options.maxPayload + Defaults.PACKET_OVERHEAD);
   }
 
+  /**
+   * The server side of {@code mqtt { tls }}: the certificate chain and key from PEM, and with
+   * {@code verify} a client certificate required, checked against {@code ca_file}. The files were
+   * checked when the configuration was loaded; a failure here (a file changed since) is reported
+   * as a start-up error.
+   */
+  static SslContext serverContext(TlsOptions tls) throws IOException {
+    try {
+      List<X509Certificate> chain = Pem.certificates(tls.certFile());
+      SslContextBuilder b = SslContextBuilder.forServer(Pem.privateKey(tls.keyFile()),
+          chain.toArray(new X509Certificate[0]));
+      if (tls.caFile() != null) {
+        b.trustManager(Pem.certificates(tls.caFile()).toArray(new X509Certificate[0]));
+      }
+      b.clientAuth(tls.verify() ? ClientAuth.REQUIRE : ClientAuth.NONE);
+      return b.build();
+    } catch (IOException | RuntimeException e) {
+      throw new IOException("cannot set up TLS for MQTT clients: " + e.getMessage(), e);
+    }
+  }
+
   /** Opens the store, restores sessions and retained messages, then binds ({@code -1} picks a port). */
   public void start() throws IOException {
+    if (options.mqttTls != null) {
+      sslContext = serverContext(options.mqttTls);
+    }
     store = openStore();
     RetainedIndex retained = new RetainedIndex();
     try {
@@ -107,6 +141,11 @@ public final class MqttServer implements AutoCloseable {
           @Override
           protected void initChannel(SocketChannel ch) {
             long cid = nextCid.incrementAndGet();
+            if (sslContext != null) {
+              SslHandler tls = sslContext.newHandler(ch.alloc());
+              tls.setHandshakeTimeoutMillis(Math.max(1, options.mqttTls.timeout().toMillis()));
+              ch.pipeline().addLast(HANDLER_TLS, tls);
+            }
             ch.pipeline()
                 .addLast(HANDLER_DECODER, new MqttDecoder(maxPacketSize, Defaults.MAX_CLIENT_ID_LENGTH))
                 .addLast(HANDLER_ENCODER, MqttEncoder.INSTANCE)
@@ -120,8 +159,8 @@ public final class MqttServer implements AutoCloseable {
       throw new IOException("cannot listen for MQTT clients on " + options.mqttHost + ":" + port + ": " + e.getMessage(), e);
     }
     boundPort = ((InetSocketAddress) serverChannel.localAddress()).getPort();
-    Logger.info("Listening for MQTT clients on {}:{} (sessions and retained messages in {})", options.mqttHost,
-        boundPort, store.kind());
+    Logger.info("Listening for MQTT clients on {}:{}{} (sessions and retained messages in {})", options.mqttHost,
+        boundPort, tlsDescription(), store.kind());
   }
 
   private MqttStore openStore() {
@@ -142,8 +181,22 @@ public final class MqttServer implements AutoCloseable {
     }
   }
 
+  private String tlsDescription() {
+    TlsOptions t = options.mqttTls;
+    if (t == null) {
+      return "";
+    }
+    return ", TLS only" + (t.verify() ? " with client certificates" : "") + ", handshake timeout "
+        + t.timeout().toMillis() + " ms";
+  }
+
   public int boundPort() {
     return boundPort;
+  }
+
+  /** Whether the listener is TLS only. */
+  public boolean tls() {
+    return sslContext != null;
   }
 
   SessionManager sessions() {
@@ -212,6 +265,8 @@ public final class MqttServer implements AutoCloseable {
       m.counter("leafgate_mqtt_connections_total", "MQTT client connections accepted since start.",
           stats.totalConnections.sum());
       m.counter("leafgate_mqtt_connections_refused_total", "MQTT CONNECTs refused.", stats.refused.sum());
+      m.counter("leafgate_mqtt_tls_handshake_failures_total", "MQTT connections closed because their TLS"
+          + " handshake failed or timed out.", stats.tlsHandshakeFailures.sum());
       m.gauge("leafgate_mqtt_sessions", "MQTT sessions.", counts[0], "persistent", "false");
       m.gauge("leafgate_mqtt_sessions", "MQTT sessions.", counts[1], "persistent", "true");
       m.gauge("leafgate_mqtt_retained_messages", "Retained MQTT messages.", sessions.retained().size());
@@ -247,9 +302,13 @@ public final class MqttServer implements AutoCloseable {
     Map<String, Object> v = new LinkedHashMap<>();
     v.put("host", options.mqttHost);
     v.put("port", boundPort);
-    v.put("tls_timeout", 0);
+    TlsOptions tls = options.mqttTls;
+    v.put("tls_timeout", tls == null ? 0 : tls.timeoutSeconds());
     v.put("ack_wait", 0);
     v.put("max_ack_pending", Defaults.MAX_INFLIGHT_OUT);
+    v.put("tls_required", tls != null);
+    v.put("tls_verify", tls != null && tls.verify());
+    v.put("tls_handshake_failures", stats.tlsHandshakeFailures.sum());
     int[] counts = sessionCounts();
     v.put("connections", stats.connections.get());
     v.put("total_connections", stats.totalConnections.sum());

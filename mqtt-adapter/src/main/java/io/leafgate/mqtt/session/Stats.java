@@ -25,4 +25,6 @@ public final class Stats {
   public final LongAdder storeErrors = new LongAdder();
   /** Connections refused at CONNECT (bad credentials, protocol, client id, limits). */
   public final LongAdder refused = new LongAdder();
+  /** Connections closed because their TLS handshake failed or timed out. */
+  public final LongAdder tlsHandshakeFailures = new LongAdder();
 }
