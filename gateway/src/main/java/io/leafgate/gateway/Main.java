@@ -23,8 +23,37 @@ public final class Main implements Callable<Integer> {
   public static final int EXIT_CONFIG = 78;
 
   public static void main(String[] args) {
+    if (args.length > 0 && "run".equals(args[0])) {
+      // The native transport and the buffer pool load on another core while the command line and the
+      // configuration are read. Netty logs as it loads, so the log level is settled first.
+      Configuration.set("level", logLevel(args));
+      background("leafgate-warmup-netty", io.leafgate.leaf.server.Transport::warmUp);
+    }
     int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
     System.exit(code);
+  }
+
+  /** The level {@code run}'s -D/--debug and -V/--trace flags ask for (short flags may be clustered). */
+  static String logLevel(String[] args) {
+    boolean debug = false;
+    boolean trace = false;
+    for (String a : args) {
+      if (a.equals("--trace")) {
+        trace = true;
+      } else if (a.equals("--debug")) {
+        debug = true;
+      } else if (a.matches("-[A-Za-z]+") && !a.equals("-sd")) {
+        trace |= a.indexOf('V') > 0;
+        debug |= a.indexOf('D') > 0;
+      }
+    }
+    return trace ? "trace" : debug ? "debug" : "info";
+  }
+
+  private static void background(String name, Runnable task) {
+    Thread t = new Thread(task, name);
+    t.setDaemon(true);
+    t.start();
   }
 
   @Override
@@ -108,7 +137,9 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() {
-      Configuration.set("level", trace ? "trace" : debug ? "debug" : "info");
+      if (!Configuration.isFrozen()) {
+        Configuration.set("level", trace ? "trace" : debug ? "debug" : "info");
+      }
       ServerOptions o;
       try {
         o = load();
@@ -116,6 +147,10 @@ public final class Main implements Callable<Integer> {
         e.errors().forEach(err -> System.err.println(err));
         System.err.println("leafgate: " + e.errors().size() + " configuration error(s); nothing was started");
         return EXIT_CONFIG;
+      }
+      if (o.jetStream) {
+        Path storeDir = o.storeDir;
+        background("leafgate-warmup-sqlite", () -> io.leafgate.storage.sqlite.SqliteJetStreamStore.preloadNativeLibrary(storeDir));
       }
       CountDownLatch stop = new CountDownLatch(1);
       Signals.onTerminate(stop::countDown);

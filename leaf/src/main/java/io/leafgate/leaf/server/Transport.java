@@ -35,6 +35,17 @@ public final class Transport {
     return new Transport(useEpoll, new MultiThreadIoEventLoopGroup(n, new DefaultThreadFactory("leafgate-io", true), f));
   }
 
+  /**
+   * Loads what {@link #create} and the first connection need (the native transport, the buffer
+   * pool) so that a start-up can do it on another core while it parses its command line.
+   */
+  public static void warmUp() {
+    if (!Boolean.getBoolean("leafgate.nio")) {
+      Epoll.isAvailable();
+    }
+    io.netty.buffer.ByteBufAllocator.DEFAULT.directBuffer(64).release();
+  }
+
   public EventLoopGroup group() {
     return group;
   }

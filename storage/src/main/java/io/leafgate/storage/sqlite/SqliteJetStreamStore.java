@@ -165,6 +165,18 @@ public final class SqliteJetStreamStore implements JetStreamStore {
   }
 
   /**
+   * Loads the SQLite native library for a store in {@code dir} ahead of {@link #open}, so that a
+   * start-up can do it on another core; a failure is left for {@code open} to report.
+   */
+  public static void preloadNativeLibrary(Path dir) {
+    try {
+      loadNativeLibrary(dir);
+    } catch (StoreException | RuntimeException e) {
+      Logger.debug("Preloading the SQLite native library failed ({}); the store open will try again.", e.getMessage());
+    }
+  }
+
+  /**
    * sqlite-jdbc extracts its native library to {@code java.io.tmpdir} unless {@code org.sqlite.tmpdir}
    * is set; under systemd's PrivateTmp that is awkward, so when unset we point it into the store and
    * load the library at once (while that folder exists).
