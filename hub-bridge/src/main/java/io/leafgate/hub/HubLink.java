@@ -469,6 +469,13 @@ final class HubLink implements GroupedSubscriber, FlushBatch.Flushable {
         hint = "the hub's certificate does not name " + tlsName(t) + ": dial a name it holds or set server_name";
       } else if (lower.contains("expired") || lower.contains("not yet valid")) {
         hint = "a certificate is outside its validity period (check the clock and the certificates)";
+      } else if (lower.contains("closedchannel") || lower.contains("connection reset")) {
+        // A hub that refuses the client certificate may close before its alert is read.
+        hint = t == null || t.certFile() == null
+            ? "the hub closed the connection during the TLS handshake: if it requires a client certificate,"
+                + " set cert_file and key_file in the remote's tls block"
+            : "the hub closed the connection during the TLS handshake: does it accept our client certificate ("
+                + t.certFile() + ")?";
       } else {
         hint = null;
       }

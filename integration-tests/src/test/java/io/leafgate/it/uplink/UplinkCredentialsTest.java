@@ -114,39 +114,13 @@ class UplinkCredentialsTest {
   void aCredentialsFileAuthenticatesTheLinkAndMessagesFlowBothWays() throws Exception {
     try (Gateway edge = UplinkFixture.gateway(tmp.resolve("edge-ok"), remote(creds("site-042", account)));
          Connection hubClient = hubClient();
-         Connection edgeClient = Nats.connect("nats://127.0.0.1:" + edge.natsPort())) {
+         Connection edgeClient = UplinkFixture.connect("nats://127.0.0.1:" + edge.natsPort())) {
       UplinkFixture.awaitConnected(edge, hub);
       Map<String, Object> leafz = Http.getJson(hub.monitorPort(), "/leafz");
       assertTrue(String.valueOf(leafz.get("leafs")).contains(new String(account.getPublicKey())),
           "the hub put the leaf in the JWT's account: " + leafz);
 
-      Subscription up = hubClient.subscribe("up.temp");
-      hubClient.flush(T);
-      Await.until(T, () -> edge.router().sublist().match("up.temp").isEmpty()
-          ? "hub interest in up.temp not yet at the edge" : null);
-      edgeClient.publish("up.temp", "21.5".getBytes(StandardCharsets.UTF_8));
-      Message m = up.nextMessage(T);
-      assertNotNull(m, hub.withLog("the hub did not get the edge's message"));
-      assertEquals("21.5", new String(m.getData(), StandardCharsets.UTF_8));
-
-      Subscription down = edgeClient.subscribe("down.cmd");
-      edgeClient.flush(T);
-      // The hub's /subsz shows only its global account in operator mode: probe until one arrives.
-      Await.until(T, () -> {
-        hubClient.publish("down.cmd", "probe".getBytes(StandardCharsets.UTF_8));
-        try {
-          return down.nextMessage(Duration.ofMillis(200)) != null ? null : "edge interest not yet at the hub";
-        } catch (InterruptedException e) {
-          throw new IllegalStateException(e);
-        }
-      });
-      while (down.nextMessage(Duration.ofMillis(200)) != null) {
-        // drain the probes
-      }
-      hubClient.publish("down.cmd", "open valve".getBytes(StandardCharsets.UTF_8));
-      Message d = down.nextMessage(T);
-      assertNotNull(d, "the edge did not get the hub's message");
-      assertEquals("open valve", new String(d.getData(), StandardCharsets.UTF_8));
+      UplinkFixture.assertMessagesFlowBothWays(edge, hub, hubClient, edgeClient);
     }
   }
 
@@ -164,8 +138,8 @@ class UplinkCredentialsTest {
       });
       assertTrue(why[0].contains("Authorization Violation"), "last error: " + why[0]);
       assertEquals("islanded", UplinkFixture.uplink(edge).get("state"));
-      try (Connection a = Nats.connect("nats://127.0.0.1:" + edge.natsPort());
-           Connection b = Nats.connect("nats://127.0.0.1:" + edge.natsPort())) {
+      try (Connection a = UplinkFixture.connect("nats://127.0.0.1:" + edge.natsPort());
+           Connection b = UplinkFixture.connect("nats://127.0.0.1:" + edge.natsPort())) {
         Subscription s = b.subscribe("local.x");
         b.flush(T);
         a.publish("local.x", "still serving".getBytes(StandardCharsets.UTF_8));

@@ -7,7 +7,11 @@ import io.leafgate.it.harness.Http;
 import io.leafgate.it.harness.NatsServerProcess;
 import io.leafgate.leaf.config.ConfigLoader;
 import io.leafgate.leaf.config.ServerOptions;
+import io.nats.client.Connection;
+import io.nats.client.Message;
+import io.nats.client.Subscription;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -73,5 +77,50 @@ final class UplinkFixture {
       Map<String, Object> u = uplink(g);
       return "islanded".equals(u.get("state")) ? null : "uplink not islanded: " + u;
     });
+  }
+
+  /** A jnats connection with a connect timeout that a busy 2-core machine does not run out of. */
+  static Connection connect(String url) throws IOException, InterruptedException {
+    return io.nats.client.Nats.connect(new io.nats.client.Options.Builder().server(url)
+        .connectionTimeout(Duration.ofSeconds(10)).build());
+  }
+
+  /**
+   * Checks both directions of a connected link: a hub subscriber gets what a local client publishes
+   * on {@code up.temp} (exported), and a local subscriber gets what a hub client publishes on
+   * {@code down.cmd} (imported). The downward interest is probed with messages, since the hub's
+   * /subsz shows only its global account in operator mode.
+   */
+  static void assertMessagesFlowBothWays(Gateway edge, NatsServerProcess hub, Connection hubClient,
+      Connection edgeClient) throws Exception {
+    Duration t = Duration.ofSeconds(10);
+    Subscription up = hubClient.subscribe("up.temp");
+    hubClient.flush(t);
+    Await.until(t, () -> edge.router().sublist().match("up.temp").isEmpty()
+        ? "hub interest in up.temp not yet at the edge" : null);
+    edgeClient.publish("up.temp", "21.5".getBytes(StandardCharsets.UTF_8));
+    Message m = up.nextMessage(t);
+    if (m == null || !"21.5".equals(new String(m.getData(), StandardCharsets.UTF_8))) {
+      throw new AssertionError(hub.withLog("the hub did not get the edge's message: " + m));
+    }
+
+    Subscription down = edgeClient.subscribe("down.cmd");
+    edgeClient.flush(t);
+    Await.until(t, () -> {
+      hubClient.publish("down.cmd", "probe".getBytes(StandardCharsets.UTF_8));
+      try {
+        return down.nextMessage(Duration.ofMillis(200)) != null ? null : "edge interest not yet at the hub";
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    while (down.nextMessage(Duration.ofMillis(200)) != null) {
+      // drain the probes
+    }
+    hubClient.publish("down.cmd", "open valve".getBytes(StandardCharsets.UTF_8));
+    Message d = down.nextMessage(t);
+    if (d == null || !"open valve".equals(new String(d.getData(), StandardCharsets.UTF_8))) {
+      throw new AssertionError("the edge did not get the hub's message: " + d);
+    }
   }
 }

@@ -11,7 +11,6 @@ import io.leafgate.it.harness.NatsServerProcess;
 import io.leafgate.it.harness.TestCerts;
 import io.nats.client.Connection;
 import io.nats.client.Message;
-import io.nats.client.Nats;
 import io.nats.client.Subscription;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -78,41 +77,14 @@ class UplinkTlsTest {
     }
     String urls = "\"tls://127.0.0.2:" + nobody + "\", \"tls://127.0.0.1:" + hub.leafPort() + "\"";
     try (Gateway edge = UplinkFixture.gateway(tmp.resolve("edge-ok"), remote(tls, urls));
-         Connection hubClient = Nats.connect(hub.clientUrl());
-         Connection edgeClient = Nats.connect("nats://127.0.0.1:" + edge.natsPort())) {
+         Connection hubClient = UplinkFixture.connect(hub.clientUrl());
+         Connection edgeClient = UplinkFixture.connect("nats://127.0.0.1:" + edge.natsPort())) {
       UplinkFixture.awaitConnected(edge, hub);
       Map<String, Object> leafOpts = hubLeafVarz();
       assertEquals(true, leafOpts.get("tls_required"), "the hub's leafnode listener: " + leafOpts);
       assertEquals(true, leafOpts.get("tls_verify"), "the hub's leafnode listener: " + leafOpts);
 
-      // Up: a hub subscriber gets what a local client publishes on an exported subject.
-      Subscription up = hubClient.subscribe("up.temp");
-      hubClient.flush(T);
-      Await.until(T, () -> edge.router().sublist().match("up.temp").isEmpty()
-          ? "hub interest in up.temp not yet at the edge" : null);
-      edgeClient.publish("up.temp", "21.5".getBytes(StandardCharsets.UTF_8));
-      Message m = up.nextMessage(T);
-      assertNotNull(m, hub.withLog("the hub did not get the edge's message over TLS"));
-      assertEquals("21.5", new String(m.getData(), StandardCharsets.UTF_8));
-
-      // Down: a local subscriber gets what a hub client publishes on an imported subject.
-      Subscription down = edgeClient.subscribe("down.cmd");
-      edgeClient.flush(T);
-      Await.until(T, () -> {
-        hubClient.publish("down.cmd", "probe".getBytes(StandardCharsets.UTF_8));
-        try {
-          return down.nextMessage(Duration.ofMillis(200)) != null ? null : "edge interest not yet at the hub";
-        } catch (InterruptedException e) {
-          throw new IllegalStateException(e);
-        }
-      });
-      while (down.nextMessage(Duration.ofMillis(200)) != null) {
-        // drain the probes
-      }
-      hubClient.publish("down.cmd", "open valve".getBytes(StandardCharsets.UTF_8));
-      Message d = down.nextMessage(T);
-      assertNotNull(d, "the edge did not get the hub's message over TLS");
-      assertEquals("open valve", new String(d.getData(), StandardCharsets.UTF_8));
+      UplinkFixture.assertMessagesFlowBothWays(edge, hub, hubClient, edgeClient);
     }
   }
 
@@ -167,7 +139,7 @@ class UplinkTlsTest {
   }
 
   private static void assertLocalServiceWorks(String url) throws Exception {
-    try (Connection a = Nats.connect(url); Connection b = Nats.connect(url)) {
+    try (Connection a = UplinkFixture.connect(url); Connection b = UplinkFixture.connect(url)) {
       Subscription s = b.subscribe("local.x");
       b.flush(T);
       a.publish("local.x", "still serving".getBytes(StandardCharsets.UTF_8));
