@@ -181,7 +181,8 @@ public final class Gateway implements AutoCloseable {
   /** Writes {@code leafgate_<pid>.ports} in the store dir, as nats-server writes its ports file. */
   private void writePortsFile() throws IOException {
     Map<String, Object> ports = new LinkedHashMap<>();
-    ports.put("nats", List.of("nats://" + options.host + ":" + nats.boundPort()));
+    // nats-server writes tls:// for a client port that requires TLS.
+    ports.put("nats", List.of((nats.tls() ? "tls://" : "nats://") + options.host + ":" + nats.boundPort()));
     if (mqtt != null) {
       ports.put("mqtt", List.of((mqtt.tls() ? "mqtts://" : "mqtt://") + options.mqttHost + ":" + mqtt.boundPort()));
     }
