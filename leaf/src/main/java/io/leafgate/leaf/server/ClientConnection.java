@@ -183,12 +183,26 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
       if (closeReason == null) {
         startTimers();
       }
-    } else if (closeReason == null) {
-      server.onTlsHandshakeFailure();
-      Logger.info("cid={} client {}:{} closed: TLS handshake failed: {}", cid, remoteIp, remotePort,
-          ServerTls.describeFailure(hs.cause(), "a plain NATS client"));
-      close(CloseReason.TLS_HANDSHAKE);
+    } else {
+      tlsHandshakeFailed(hs.cause());
     }
+  }
+
+  /** Whether a TLS handshake is still under way: its failures are handshake failures, whatever they are. */
+  private boolean inTlsHandshake() {
+    SslHandler h = channel.pipeline().get(SslHandler.class);
+    return h != null && !h.handshakeFuture().isSuccess();
+  }
+
+  /** Counts, logs once at INFO (a sentence, no stack trace) and closes. */
+  private void tlsHandshakeFailed(Throwable cause) {
+    if (closeReason != null) {
+      return;
+    }
+    server.onTlsHandshakeFailure();
+    Logger.info("cid={} client {}:{} closed: TLS handshake failed: {}", cid, remoteIp, remotePort,
+        ServerTls.describeFailure(cause, "a plain NATS client"));
+    close(CloseReason.TLS_HANDSHAKE);
   }
 
   @Override
@@ -224,8 +238,12 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (closeReason == CloseReason.TLS_HANDSHAKE || ServerTls.problem(cause) != null) {
-      // A failed handshake is logged once, by userEventTriggered; this is its echo.
+    if (closeReason == null && inTlsHandshake()) {
+      // E.g. a reset by a client that read tls_required and gave up: nats-server counts that as a
+      // failed handshake too.
+      tlsHandshakeFailed(cause);
+    } else if (closeReason == CloseReason.TLS_HANDSHAKE || ServerTls.problem(cause) != null) {
+      // A failed handshake is logged once, when it failed; this is its echo.
       Logger.debug("cid={} TLS error: {}", cid, cause.getMessage());
       close(CloseReason.TLS_HANDSHAKE);
     } else if (cause instanceof IOException) {

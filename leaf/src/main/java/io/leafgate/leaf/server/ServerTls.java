@@ -68,7 +68,8 @@ public final class ServerTls {
       root = r.getMessage() == null ? r.toString() : r.getMessage();
     }
     String lower = root.toLowerCase(Locale.ROOT);
-    if (lower.contains("closed while ssl/tls handshake")) {
+    if (lower.contains("closed while ssl/tls handshake") || lower.contains("reset by peer")
+        || lower.contains("broken pipe")) {
       return "the client closed the connection before the handshake completed (" + plainClient
           + " that saw tls_required?)";
     }
