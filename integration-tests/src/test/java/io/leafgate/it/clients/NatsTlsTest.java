@@ -238,8 +238,12 @@ class NatsTlsTest {
     try (Connection withCert = tlsClient(verify.natsPort(), true); Connection other = tlsClient(verify.natsPort(), true)) {
       String info = rawPlainConnect(verify.natsPort()).info();
       assertTrue(info.contains("\"tls_verify\":true"), "INFO has no tls_verify: " + info);
-      Exception e = assertThrows(Exception.class, () -> tlsClient(verify.natsPort(), false).close());
-      assertNotNull(e);
+      long failuresBefore = closedWithTlsFailure(verify);
+      // With TLS 1.3 jnats may see the refusal only after its side of the handshake: either way it
+      // does not get a working connection.
+      assertFalse(works(() -> tlsClient(verify.natsPort(), false)), "a client without a certificate got in");
+      Await.until(T, () -> closedWithTlsFailure(verify) > failuresBefore ? null
+          : "no connection closed with \"TLS Handshake Failure\": " + closedReasons(verify));
       roundTrip(withCert, other);
     }
   }
@@ -247,7 +251,7 @@ class NatsTlsTest {
   // ---- nats.js ----------------------------------------------------------------------------
 
   @Test
-  void natsJsConnectsWithTheCaAndAPlainNatsJsIsRefused() throws Exception {
+  void natsJsConnectsWithTheCaAndAClientWithoutItIsRefused() throws Exception {
     Optional<Path> node = ExternalProcess.onPath("node");
     ExternalProcess.assumeAvailable(node.isPresent(), "node is not on PATH");
     Path js = ExternalProcess.moduleDir().resolve("js");
