@@ -200,6 +200,11 @@ public final class Gateway implements AutoCloseable {
     return nats.boundPort();
   }
 
+  /** Whether the NATS client port requires TLS (a top-level {@code tls} block). */
+  public boolean natsTls() {
+    return nats.tls();
+  }
+
   /** The MQTT listener's port, or 0 when MQTT is off. */
   public int mqttPort() {
     return mqtt == null ? 0 : mqtt.boundPort();
