@@ -208,6 +208,31 @@ class NatsTlsTest {
     }
   }
 
+  @Test
+  void aClientThatNeverStartsTheHandshakeIsClosedAfterTheTlsTimeout() throws Exception {
+    long failuresBefore = closedWithTlsFailure(tls);
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", tls.natsPort()), 5000);
+      s.setSoTimeout((int) T.toMillis());
+      InputStream in = s.getInputStream();
+      String info = readLine(in);
+      assertTrue(info.contains("\"tls_required\":true"), info);
+      long start = System.nanoTime();
+      boolean closed;
+      try {
+        closed = in.read() < 0;
+      } catch (SocketException reset) {
+        closed = true;
+      }
+      long millis = (System.nanoTime() - start) / 1_000_000;
+      assertTrue(closed, "the server sent something instead of closing");
+      // timeout: 1.5 in the block; allow for a slow machine above, never below.
+      assertTrue(millis >= 1400, "closed after " + millis + " ms, before the 1.5 s timeout");
+    }
+    Await.until(T, () -> closedWithTlsFailure(tls) > failuresBefore ? null : "not closed as a TLS Handshake Failure: "
+        + closedReasons(tls));
+  }
+
   private static long closedWithTlsFailure(GatewayUnderTest gw) {
     try {
       List<?> conns = (List<?>) Http.getJson(gw.httpPort(), "/connz?state=closed").get("connections");
