@@ -53,7 +53,8 @@ final class ConfigReload {
       new Setting("authorization", ConfigReload::authorization),
       new Setting("leafnodes", o -> block(o, "leafnodes")),
       new Setting("uplink", o -> block(o, "uplink")),
-      new Setting("tls", o -> block(o, "tls")));
+      // As for mqtt.tls: the paths, verify, timeout and a digest of the files.
+      new Setting("tls", o -> o.tls));
 
   /** Reads the configuration again; the command line's {@code ConfigOptions} in practice. */
   @FunctionalInterface

@@ -181,7 +181,8 @@ public final class Gateway implements AutoCloseable {
   /** Writes {@code leafgate_<pid>.ports} in the store dir, as nats-server writes its ports file. */
   private void writePortsFile() throws IOException {
     Map<String, Object> ports = new LinkedHashMap<>();
-    ports.put("nats", List.of("nats://" + options.host + ":" + nats.boundPort()));
+    // nats-server writes tls:// for a client port that requires TLS.
+    ports.put("nats", List.of((nats.tls() ? "tls://" : "nats://") + options.host + ":" + nats.boundPort()));
     if (mqtt != null) {
       ports.put("mqtt", List.of((mqtt.tls() ? "mqtts://" : "mqtt://") + options.mqttHost + ":" + mqtt.boundPort()));
     }
@@ -197,6 +198,11 @@ public final class Gateway implements AutoCloseable {
 
   public int natsPort() {
     return nats.boundPort();
+  }
+
+  /** Whether the NATS client port requires TLS (a top-level {@code tls} block). */
+  public boolean natsTls() {
+    return nats.tls();
   }
 
   /** The MQTT listener's port, or 0 when MQTT is off. */

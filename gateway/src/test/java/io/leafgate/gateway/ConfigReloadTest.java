@@ -56,6 +56,21 @@ class ConfigReloadTest {
     assertEquals(List.of("mqtt.tls"), ConfigReload.changedKeys(running, load(tls)));
   }
 
+  @Test
+  void clientTlsChangesNeedARestartEvenWhenOnlyTheFilesWereRenewed() throws Exception {
+    Path cert = dir.resolve("nats.pem");
+    Path key = dir.resolve("nats-key.pem");
+    selfSigned("natsfirst", cert, key);
+    String plain = "listen: 127.0.0.1:4222\n";
+    String tls = plain + "tls {\n  cert_file: \"" + cert + "\"\n  key_file: \"" + key + "\"\n  timeout: 3\n}\n";
+    ServerOptions running = load(tls);
+    assertEquals(List.of(), ConfigReload.changedKeys(running, load(tls)));
+    assertEquals(List.of("tls"), ConfigReload.changedKeys(load(plain), running));
+    assertEquals(List.of("tls"), ConfigReload.changedKeys(running, load(tls.replace("timeout: 3", "timeout: 4"))));
+    selfSigned("natssecond", cert, key);
+    assertEquals(List.of("tls"), ConfigReload.changedKeys(running, load(tls)));
+  }
+
   /** A self-signed certificate and its PKCS#8 key as PEM files, made with the JDK's keytool. */
   private void selfSigned(String alias, Path certPem, Path keyPem) throws Exception {
     Path p12 = dir.resolve(alias + ".p12");

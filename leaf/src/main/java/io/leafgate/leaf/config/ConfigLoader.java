@@ -30,15 +30,15 @@ import java.util.function.Function;
  * {@code username}, {@code pass}, {@code pub}, {@code sub}...) they are accepted too. Top level:
  * {@code listen host net port http http_port monitor_port http_host server_name max_payload
  * max_control_line max_connections max_conn max_pending write_deadline ping_interval ping_max
- * authorization store_dir storedir jetstream mqtt}, plus {@code leafnodes} (alias {@code leaf}),
- * {@code uplink} and {@code tls}, which are kept unchecked in {@link ServerOptions#extraBlocks}
- * for the modules that own them. Any other key is an error.
+ * authorization store_dir storedir jetstream mqtt tls}, plus {@code leafnodes} (alias {@code leaf})
+ * and {@code uplink}, which are kept unchecked in {@link ServerOptions#extraBlocks} for the
+ * modules that own them. Any other key is an error.
  */
 public final class ConfigLoader {
 
   /** The blocks kept as parsed for later modules, by every name they may be written as. */
   private static final Map<String, String> EXTRA_BLOCKS =
-      Map.of("leafnodes", "leafnodes", "leaf", "leafnodes", "uplink", "uplink", "tls", "tls");
+      Map.of("leafnodes", "leafnodes", "leaf", "leafnodes", "uplink", "uplink");
 
   private final ServerOptions o;
   private final ConfigReader r;
@@ -46,6 +46,7 @@ public final class ConfigLoader {
   private ConfigValue jetStreamStoreDir;
   private ConfigValue maxPayloadValue;
   private ConfigValue maxPendingValue;
+  private boolean authTimeoutSet;
 
   private ConfigLoader(ServerOptions o, List<ConfigError> errors) {
     this.o = o;
@@ -231,6 +232,9 @@ public final class ConfigLoader {
         }
         case "jetstream" -> jetStream(key, v);
         case "mqtt" -> mqtt(key, v);
+        case "tls" -> o.tls = tls(key, v, "tls");
+        case "allow_non_tls" -> r.error(v, "\"" + key + "\" is a nats-server setting that leafgate does not support:"
+            + " with a tls block the client port takes TLS clients only");
         default -> {
           String block = EXTRA_BLOCKS.get(name);
           if (block == null) {
@@ -245,6 +249,10 @@ public final class ConfigLoader {
   }
 
   private void crossCheck() {
+    if (o.tls != null && !authTimeoutSet) {
+      // nats-server: with TLS the default auth timeout is the TLS timeout plus one second.
+      o.authTimeout = o.tls.timeout().plusSeconds(1);
+    }
     if (topStoreDir != null && jetStreamStoreDir != null) {
       r.error(jetStreamStoreDir, "store_dir is set twice, at top level (" + topStoreDir.where()
           + ") and in jetstream: keep one");
@@ -395,7 +403,8 @@ public final class ConfigLoader {
   /** nats-server keys of a tls block that leafgate does not implement, to say so plainly. */
   private static final Set<String> TLS_NOT_SUPPORTED = Set.of("cipher_suites", "curve_preferences",
       "verify_and_map", "verify_cert_and_check_known_urls", "pinned_certs", "min_version", "handshake_first",
-      "cert_store", "cert_match", "cert_match_by", "ca_certs_match", "ocsp_peer", "insecure", "cert_match_skip_invalid");
+      "cert_store", "cert_match", "cert_match_by", "ca_certs_match", "ocsp_peer", "insecure", "cert_match_skip_invalid",
+      "allow_insecure_cipher_suites", "connection_rate_limit", "certs", "certificates", "first", "immediate");
 
   /**
    * A listener's {@code tls} block: {@code cert_file}, {@code key_file} (both required),
@@ -545,6 +554,7 @@ public final class ConfigLoader {
           var d = r.duration(k, v);
           if (d != null) {
             o.authTimeout = d;
+            authTimeoutSet = true;
           }
         }
         case "users" -> {

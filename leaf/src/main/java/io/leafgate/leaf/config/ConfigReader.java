@@ -12,7 +12,7 @@ import java.util.Objects;
  * value and returns null; the caller then leaves the setting at its default and carries on.
  *
  * <p>{@link ConfigLoader} uses it for the keys it owns; modules that validate a block kept in
- * {@link ServerOptions#extraBlocks} (uplink, leafnodes, tls) use it too, so that messages read the
+ * {@link ServerOptions#extraBlocks} (uplink, leafnodes) use it too, so that messages read the
  * same everywhere. {@code key} is the key as the user wrote it, for messages.
  *
  * <p>Not thread-safe: one reader per load.

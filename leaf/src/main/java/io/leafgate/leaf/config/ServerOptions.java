@@ -28,6 +28,11 @@ public final class ServerOptions {
   public String mqttHost = Defaults.HOST;
   /** MQTT listener port; -1 picks a free port, 0 turns MQTT off. */
   public int mqttPort = Defaults.MQTT_PORT;
+  /**
+   * TLS on the NATS client listener (the top-level {@code tls { ... }}); null for plain TCP. With
+   * it every client must do TLS after the INFO, as with nats-server.
+   */
+  public TlsOptions tls;
   /** TLS on the MQTT listener ({@code mqtt { tls { ... } }}); null for plain TCP. With it, TLS only. */
   public TlsOptions mqttTls;
 
@@ -69,7 +74,7 @@ public final class ServerOptions {
   public List<User> users = new ArrayList<>();
 
   /**
-   * Blocks whose feature lives in a later module ({@code leafnodes}, {@code uplink}, {@code tls}),
+   * Blocks whose feature lives in a later module ({@code leafnodes}, {@code uplink}),
    * keyed by their canonical lower-case name and kept as parsed, for that module to validate with
    * {@link ConfigReader}. The loader only checks that each is a map.
    */

@@ -1,6 +1,7 @@
 package io.leafgate.leaf.monitor;
 
 import io.leafgate.leaf.config.ServerOptions;
+import io.leafgate.leaf.config.TlsOptions;
 import io.leafgate.leaf.route.Sublist;
 import io.leafgate.leaf.route.Subscription;
 import io.leafgate.leaf.server.ClientConnection;
@@ -66,6 +67,12 @@ public final class CoreMonitor {
     if (server.authenticator().required()) {
       v.put("auth_required", true);
     }
+    if (o.tls != null) {
+      v.put("tls_required", true);
+      if (o.tls.verify()) {
+        v.put("tls_verify", true);
+      }
+    }
     v.put("max_connections", o.maxConnections);
     v.put("ping_interval", o.pingInterval.toNanos());
     v.put("ping_max", o.pingMax);
@@ -81,7 +88,9 @@ public final class CoreMonitor {
       java.util.function.Supplier<Object> s = varzSections.get(k);
       v.put(k, s == null ? Map.of() : s.get());
     }
-    v.put("tls_timeout", 2);
+    // A float in nats-server; Go writes a whole number of seconds without a fraction.
+    double tlsTimeout = o.tls == null ? TlsOptions.DEFAULT_TIMEOUT.toSeconds() : o.tls.timeoutSeconds();
+    v.put("tls_timeout", tlsTimeout == Math.rint(tlsTimeout) ? (Object) (long) tlsTimeout : tlsTimeout);
     v.put("write_deadline", o.writeDeadline.toNanos());
     v.put("start", GoFormat.time(server.startMillis()));
     v.put("now", GoFormat.time(now));
@@ -212,6 +221,8 @@ public final class CoreMonitor {
     putIfNotEmpty(r, "name", c.name());
     putIfNotEmpty(r, "lang", c.lang());
     putIfNotEmpty(r, "version", c.version());
+    putIfNotEmpty(r, "tls_version", c.tlsVersion());
+    putIfNotEmpty(r, "tls_cipher_suite", c.tlsCipherSuite());
     putIfNotEmpty(r, "authorized_user", c.authorizedUser());
     if (subs) {
       List<Subscription> list = c.subscriptions();
@@ -254,6 +265,8 @@ public final class CoreMonitor {
     putIfNotEmpty(r, "name", c.name());
     putIfNotEmpty(r, "lang", c.lang());
     putIfNotEmpty(r, "version", c.version());
+    putIfNotEmpty(r, "tls_version", c.tlsVersion());
+    putIfNotEmpty(r, "tls_cipher_suite", c.tlsCipherSuite());
     putIfNotEmpty(r, "authorized_user", c.user());
     return r;
   }
@@ -322,6 +335,8 @@ public final class CoreMonitor {
     m.gauge("leafgate_resident_memory_bytes", "Resident memory of the gateway process.", residentBytes());
     m.gauge("leafgate_connections", "Open NATS client connections.", server.connectionCount());
     m.counter("leafgate_connections_total", "NATS client connections accepted since start.", server.totalConnections());
+    m.counter("leafgate_tls_handshake_failures_total", "NATS client connections closed because their TLS handshake"
+        + " failed or timed out.", server.tlsHandshakeFailures());
     m.gauge("leafgate_subscriptions", "Subscriptions in the routing table.", server.router().sublist().count());
     m.counter("leafgate_in_msgs_total", "Messages received from publishers.", server.router().inMsgs());
     m.counter("leafgate_out_msgs_total", "Messages delivered to subscribers.", server.router().outMsgs());

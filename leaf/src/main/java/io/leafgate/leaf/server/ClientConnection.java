@@ -20,6 +20,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -105,6 +107,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
   private long outMsgs;
   private long outBytes;
   private volatile CloseReason closeReason;
+  /** Set once the TLS handshake completed, for /connz; null for a plain connection. */
+  private volatile String tlsVersion;
+  private volatile String tlsCipherSuite;
 
   ClientConnection(NatsServer server, long cid) {
     this.server = server;
@@ -135,12 +140,69 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     Logger.debug("cid={} client connection from {}:{} created", cid, remoteIp, remotePort);
     if (server.authenticator().required()) {
       decoder.setConnectRequired(true);
+    }
+    SslHandler tls = server.newTlsHandler(channel);
+    if (tls != null) {
+      // As nats-server: the INFO goes out in plain text, then the client starts the handshake. The
+      // INFO is written before the TLS handler joins the pipeline, so it does not go through it.
+      flushPending();
+      ctx.pipeline().addFirst(NatsServer.HANDLER_TLS, tls);
+      // The auth and ping timers start once the handshake is done (userEventTriggered), as
+      // nats-server schedules them after its handshake.
+      return;
+    }
+    startTimers();
+    flushPending();
+  }
+
+  /** The auth timeout and the first PING, once the client can speak NATS. */
+  private void startTimers() {
+    if (server.authenticator().required()) {
       long t = Math.max(1, server.options().authTimeout.toMillis());
       authTimer = channel.eventLoop().schedule(this::onAuthTimeout, t, TimeUnit.MILLISECONDS);
     }
     long firstPing = Math.min(server.options().pingInterval.toMillis(), FIRST_PING_MAX_MILLIS);
     schedulePing(firstPing);
-    flushPending();
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (!(evt instanceof SslHandshakeCompletionEvent hs)) {
+      ctx.fireUserEventTriggered(evt);
+      return;
+    }
+    if (hs.isSuccess()) {
+      SslHandler h = ctx.pipeline().get(SslHandler.class);
+      if (h != null) {
+        javax.net.ssl.SSLSession session = h.engine().getSession();
+        tlsVersion = ServerTls.version(session.getProtocol());
+        tlsCipherSuite = session.getCipherSuite();
+      }
+      Logger.debug("cid={} client {}:{} completed the TLS handshake ({} {})", cid, remoteIp, remotePort,
+          tlsVersion, tlsCipherSuite);
+      if (closeReason == null) {
+        startTimers();
+      }
+    } else {
+      tlsHandshakeFailed(hs.cause());
+    }
+  }
+
+  /** Whether a TLS handshake is still under way: its failures are handshake failures, whatever they are. */
+  private boolean inTlsHandshake() {
+    SslHandler h = channel.pipeline().get(SslHandler.class);
+    return h != null && !h.handshakeFuture().isSuccess();
+  }
+
+  /** Counts, logs once at INFO (a sentence, no stack trace) and closes. */
+  private void tlsHandshakeFailed(Throwable cause) {
+    if (closeReason != null) {
+      return;
+    }
+    server.onTlsHandshakeFailure();
+    Logger.info("cid={} client {}:{} closed: TLS handshake failed: {}", cid, remoteIp, remotePort,
+        ServerTls.describeFailure(cause, "a plain NATS client"));
+    close(CloseReason.TLS_HANDSHAKE);
   }
 
   @Override
@@ -166,7 +228,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
       router.unsubscribeAll(all);
     }
     server.unregister(this);
-    if (reason == CloseReason.CLIENT_CLOSED || reason == CloseReason.SERVER_SHUTDOWN) {
+    if (reason == CloseReason.CLIENT_CLOSED || reason == CloseReason.SERVER_SHUTDOWN
+        || reason == CloseReason.TLS_HANDSHAKE) { // a failed handshake was logged when it failed
       Logger.debug("cid={} client connection closed: {}", cid, reason.text());
     } else {
       Logger.info("cid={} client {}:{} closed: {}", cid, remoteIp, remotePort, reason.text());
@@ -175,7 +238,15 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (cause instanceof IOException) {
+    if (closeReason == null && inTlsHandshake()) {
+      // E.g. a reset by a client that read tls_required and gave up: nats-server counts that as a
+      // failed handshake too.
+      tlsHandshakeFailed(cause);
+    } else if (closeReason == CloseReason.TLS_HANDSHAKE || ServerTls.problem(cause) != null) {
+      // A failed handshake is logged once, when it failed; this is its echo.
+      Logger.debug("cid={} TLS error: {}", cid, cause.getMessage());
+      close(CloseReason.TLS_HANDSHAKE);
+    } else if (cause instanceof IOException) {
       Logger.debug("cid={} read error: {}", cid, cause.getMessage());
       close(CloseReason.READ_ERROR);
     } else {
@@ -889,6 +960,16 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
   public CloseReason closeReason() {
     return closeReason;
+  }
+
+  /** The TLS version as nats-server's /connz shows it ({@code 1.3}), or null for a plain connection. */
+  public String tlsVersion() {
+    return tlsVersion;
+  }
+
+  /** The TLS cipher suite's IANA name, or null for a plain connection. */
+  public String tlsCipherSuite() {
+    return tlsCipherSuite;
   }
 
   /** A snapshot of the subscriptions. */

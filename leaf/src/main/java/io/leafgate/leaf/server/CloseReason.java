@@ -8,6 +8,7 @@ public enum CloseReason {
   CLIENT_CLOSED("Client Closed"),
   AUTHENTICATION_TIMEOUT("Authentication Timeout"),
   AUTHENTICATION_VIOLATION("Authentication Failure"),
+  TLS_HANDSHAKE("TLS Handshake Failure"),
   SLOW_CONSUMER_PENDING_BYTES("Slow Consumer (Pending Bytes)"),
   SLOW_CONSUMER_WRITE_DEADLINE("Slow Consumer (Write Deadline)"),
   WRITE_ERROR("Write Error"),

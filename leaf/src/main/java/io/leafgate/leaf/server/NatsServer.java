@@ -3,6 +3,7 @@ package io.leafgate.leaf.server;
 import com.fasterxml.jackson.jr.ob.JSON;
 import io.leafgate.leaf.auth.Authenticator;
 import io.leafgate.leaf.config.ServerOptions;
+import io.leafgate.leaf.config.TlsOptions;
 import io.leafgate.leaf.proto.NatsDecoder;
 import io.leafgate.leaf.route.Router;
 import io.netty.bootstrap.ServerBootstrap;
@@ -12,6 +13,8 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -31,6 +34,7 @@ import org.tinylog.Logger;
 public final class NatsServer implements AutoCloseable {
   /** Closed connections kept for {@code /connz?state=closed}. */
   private static final int CLOSED_KEEP = 1000;
+  static final String HANDLER_TLS = "tls";
 
   private final ServerOptions options;
   private final ServerIdentity identity;
@@ -42,11 +46,14 @@ public final class NatsServer implements AutoCloseable {
   private final AtomicLong nextCid = new AtomicLong();
   private final AtomicLong totalConnections = new AtomicLong();
   private final AtomicLong slowConsumers = new AtomicLong();
+  private final AtomicLong tlsHandshakeFailures = new AtomicLong();
   private final ArrayList<ClosedConnection> closed = new ArrayList<>();
   private final long startMillis = System.currentTimeMillis();
   private Channel serverChannel;
   private volatile int boundPort;
   private volatile String infoPrefix;
+  /** Null: plain TCP. Otherwise every client does TLS right after the INFO (nats-server's tls block). */
+  private SslContext sslContext;
 
   public NatsServer(ServerOptions options, ServerIdentity identity, Router router, Transport transport) {
     this.options = options;
@@ -58,6 +65,9 @@ public final class NatsServer implements AutoCloseable {
 
   /** Binds the listener; {@code port -1} (or 0) picks a free port. */
   public void start() throws IOException {
+    if (options.tls != null) {
+      sslContext = ServerTls.context(options.tls, "NATS clients");
+    }
     ServerBootstrap b = new ServerBootstrap()
         .group(transport.group())
         .channel(transport.serverChannel())
@@ -84,7 +94,43 @@ public final class NatsServer implements AutoCloseable {
     }
     boundPort = ((InetSocketAddress) serverChannel.localAddress()).getPort();
     infoPrefix = buildInfoPrefix();
-    Logger.info("Listening for NATS clients on {}:{}", options.host, boundPort);
+    Logger.info("Listening for NATS clients on {}:{}{}", options.host, boundPort, tlsDescription());
+  }
+
+  private String tlsDescription() {
+    TlsOptions t = options.tls;
+    if (t == null) {
+      return "";
+    }
+    return ", TLS required" + (t.verify() ? " with client certificates" : "") + ", handshake timeout "
+        + t.timeout().toMillis() + " ms";
+  }
+
+  /** Whether clients must do TLS. */
+  public boolean tls() {
+    return options.tls != null;
+  }
+
+  /**
+   * A TLS handler for a new client, its handshake bounded by the tls timeout; null without TLS. The
+   * connection puts it in front of its decoder once the plain-text INFO is written.
+   */
+  SslHandler newTlsHandler(Channel ch) {
+    if (sslContext == null) {
+      return null;
+    }
+    SslHandler h = sslContext.newHandler(ch.alloc());
+    h.setHandshakeTimeoutMillis(Math.max(1, options.tls.timeout().toMillis()));
+    return h;
+  }
+
+  void onTlsHandshakeFailure() {
+    tlsHandshakeFailures.incrementAndGet();
+  }
+
+  /** Client connections closed because their TLS handshake failed or timed out. */
+  public long tlsHandshakeFailures() {
+    return tlsHandshakeFailures.get();
   }
 
   private String buildInfoPrefix() {
@@ -99,6 +145,12 @@ public final class NatsServer implements AutoCloseable {
     info.put("headers", true);
     if (authenticator.required()) {
       info.put("auth_required", true);
+    }
+    if (options.tls != null) {
+      info.put("tls_required", true);
+      if (options.tls.verify()) {
+        info.put("tls_verify", true);
+      }
     }
     info.put("max_payload", options.maxPayload);
     try {
@@ -220,12 +272,12 @@ public final class NatsServer implements AutoCloseable {
   /** What monitoring keeps of a closed connection. */
   public record ClosedConnection(long cid, String ip, int port, long startMillis, long stopMillis,
       long inMsgs, long outMsgs, long inBytes, long outBytes, String name, String lang,
-      String version, String reason, String user) {
+      String version, String reason, String user, String tlsVersion, String tlsCipherSuite) {
     static ClosedConnection of(ClientConnection c) {
       CloseReason r = c.closeReason();
       return new ClosedConnection(c.cid(), c.remoteIp(), c.remotePort(), c.startMillis(),
           System.currentTimeMillis(), c.inMsgs(), c.outMsgs(), c.inBytes(), c.outBytes(), c.name(),
-          c.lang(), c.version(), r == null ? "" : r.text(), c.authorizedUser());
+          c.lang(), c.version(), r == null ? "" : r.text(), c.authorizedUser(), c.tlsVersion(), c.tlsCipherSuite());
     }
   }
 }

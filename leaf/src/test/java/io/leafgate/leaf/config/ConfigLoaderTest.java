@@ -426,6 +426,38 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void topLevelTlsProblemsAreReportedTogether() throws Exception {
+    Path missing = dir.resolve("nope.pem");
+    Path text = dir.resolve("notes.txt");
+    Files.writeString(text, "not a key\n");
+    List<String> errs = errors("port: 4222\ntls {\n  cert_file: \"" + missing + "\"\n  key_file: \"" + text + "\"\n"
+        + "  ca_file: \"" + dir.resolve("no-ca.pem") + "\"\n  verify: maybe\n  timeout: 0\n  handshake_first: true\n"
+        + "  pinned_certs: [\"abc\"]\n  colour: blue\n}\nallow_non_tls: true\n");
+    assertEquals(List.of(
+        conf + ":3: tls cert_file \"" + missing + "\": no such file",
+        conf + ":4: tls key_file \"" + text + "\": holds no PEM private key (BEGIN PRIVATE KEY)",
+        conf + ":5: tls ca_file \"" + dir.resolve("no-ca.pem") + "\": no such file",
+        conf + ":6: \"verify\" must be a boolean (true or false), got string \"maybe\"",
+        conf + ":7: \"timeout\" must be greater than zero, got 0",
+        conf + ":8: \"handshake_first\" in tls is a nats-server setting that leafgate does not support;"
+            + " leafgate takes cert_file, key_file, ca_file, verify and timeout",
+        conf + ":9: \"pinned_certs\" in tls is a nats-server setting that leafgate does not support;"
+            + " leafgate takes cert_file, key_file, ca_file, verify and timeout",
+        conf + ":10: unknown field \"colour\" in tls",
+        conf + ":12: \"allow_non_tls\" is a nats-server setting that leafgate does not support: with a tls block"
+            + " the client port takes TLS clients only"), errs);
+  }
+
+  @Test
+  void topLevelTlsNeedsCertAndKeyAndIsAMap() throws Exception {
+    assertEquals("2: tls needs both cert_file and key_file (the server's certificate and its private key)",
+        error("port: 4222\ntls {\n  verify: true\n}\n"));
+    assertEquals("1: \"tls\" must be a map ({ ... }), got boolean true", error("tls: true\n"));
+    // The block is no longer kept raw for a later module: it is the client listener's.
+    assertTrue(load("port: 4222\n").extraBlocks.isEmpty());
+  }
+
+  @Test
   void mqttBlock() throws Exception {
     ServerOptions o = load("mqtt {\n  listen: 0.0.0.0:1884\n}\n");
     assertEquals("0.0.0.0", o.mqttHost);
@@ -440,15 +472,14 @@ class ConfigLoaderTest {
   // ---- blocks for later modules, unknown keys, variables -----------------------------------
 
   @Test
-  void leafnodesUplinkAndTlsAreKeptRaw() throws Exception {
+  void leafnodesAndUplinkAreKeptRaw() throws Exception {
     ServerOptions o = load("""
         leaf {
           remotes = [ { urls: [nats-leaf://hub:7422] } ]
         }
         uplink { buffer: ["telemetry.>"], anything_goes_for_now: 1 }
-        tls { cert_file: /etc/cert.pem }
         """);
-    assertEquals(List.of("leafnodes", "uplink", "tls"), List.copyOf(o.extraBlocks.keySet()));
+    assertEquals(List.of("leafnodes", "uplink"), List.copyOf(o.extraBlocks.keySet()));
     ConfigValue remotes = o.extraBlocks.get("leafnodes").get("remotes");
     assertEquals("nats-leaf://hub:7422",
         remotes.asList().get(0).get("urls").asList().get(0).asString());

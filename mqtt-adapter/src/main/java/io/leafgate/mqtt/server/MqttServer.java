@@ -1,12 +1,12 @@
 package io.leafgate.mqtt.server;
 
 import io.leafgate.leaf.auth.Authenticator;
-import io.leafgate.leaf.config.Pem;
 import io.leafgate.leaf.config.ServerOptions;
 import io.leafgate.leaf.config.TlsOptions;
 import io.leafgate.leaf.monitor.CoreMonitor;
 import io.leafgate.leaf.monitor.MonitorServer;
 import io.leafgate.leaf.route.Router;
+import io.leafgate.leaf.server.ServerTls;
 import io.leafgate.leaf.server.Transport;
 import io.leafgate.leaf.spi.StreamCapture;
 import io.leafgate.mqtt.Defaults;
@@ -27,13 +27,10 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.mqtt.MqttDecoder;
 import io.netty.handler.codec.mqtt.MqttEncoder;
-import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -98,18 +95,7 @@ public final class MqttServer implements AutoCloseable {
    * as a start-up error.
    */
   static SslContext serverContext(TlsOptions tls) throws IOException {
-    try {
-      List<X509Certificate> chain = Pem.certificates(tls.certFile());
-      SslContextBuilder b = SslContextBuilder.forServer(Pem.privateKey(tls.keyFile()),
-          chain.toArray(new X509Certificate[0]));
-      if (tls.caFile() != null) {
-        b.trustManager(Pem.certificates(tls.caFile()).toArray(new X509Certificate[0]));
-      }
-      b.clientAuth(tls.verify() ? ClientAuth.REQUIRE : ClientAuth.NONE);
-      return b.build();
-    } catch (IOException | RuntimeException e) {
-      throw new IOException("cannot set up TLS for MQTT clients: " + e.getMessage(), e);
-    }
+    return ServerTls.context(tls, "MQTT clients");
   }
 
   /** Opens the store, restores sessions and retained messages, then binds ({@code -1} picks a port). */
