@@ -51,7 +51,9 @@ final class ConfigReload {
       new Setting("ping_interval", o -> o.pingInterval),
       new Setting("ping_max", o -> o.pingMax),
       new Setting("authorization", ConfigReload::authorization),
-      new Setting("leafnodes", o -> block(o, "leafnodes")),
+      // The block's text, and what the files it names hold: a renewed certificate or credentials
+      // file at the same path counts too.
+      new Setting("leafnodes", o -> List.of(String.valueOf(block(o, "leafnodes")), filesOf(o.extraBlocks.get("leafnodes")))),
       new Setting("uplink", o -> block(o, "uplink")),
       // As for mqtt.tls: the paths, verify, timeout and a digest of the files.
       new Setting("tls", o -> o.tls));
@@ -64,6 +66,7 @@ final class ConfigReload {
 
   private final Loader loader;
   private final ServerOptions running;
+  private final List<Object> runningSnapshot;
   private final SystemdNotify systemd;
 
   /**
@@ -73,6 +76,7 @@ final class ConfigReload {
   ConfigReload(Loader loader, ServerOptions running, SystemdNotify systemd) {
     this.loader = loader;
     this.running = running;
+    this.runningSnapshot = snapshot(running);
     this.systemd = systemd;
   }
 
@@ -96,7 +100,7 @@ final class ConfigReload {
         Logger.error("Reload refused, the running configuration stays: {}", e.toString());
         return;
       }
-      List<String> changed = changedKeys(running, fresh);
+      List<String> changed = changedKeys(runningSnapshot, snapshot(fresh));
       for (String key : changed) {
         Logger.warn("{} changed: restart needed", key);
       }
@@ -113,10 +117,27 @@ final class ConfigReload {
 
   /** The keys whose value differs between {@code a} and {@code b}, in {@link #SETTINGS} order. */
   static List<String> changedKeys(ServerOptions a, ServerOptions b) {
-    List<String> out = new ArrayList<>();
+    return changedKeys(snapshot(a), snapshot(b));
+  }
+
+  /**
+   * Every setting's value as it is now, files read included: taken when the gateway starts, so
+   * that a file renewed in place later shows as a change.
+   */
+  static List<Object> snapshot(ServerOptions o) {
+    List<Object> values = new ArrayList<>();
     for (Setting s : SETTINGS) {
-      if (!Objects.equals(s.value().apply(a), s.value().apply(b))) {
-        out.add(s.key());
+      values.add(s.value().apply(o));
+    }
+    return values;
+  }
+
+  /** The keys whose value differs between two {@link #snapshot}s, in {@link #SETTINGS} order. */
+  static List<String> changedKeys(List<Object> a, List<Object> b) {
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < SETTINGS.size(); i++) {
+      if (!Objects.equals(a.get(i), b.get(i))) {
+        out.add(SETTINGS.get(i).key());
       }
     }
     return out;
@@ -125,6 +146,37 @@ final class ConfigReload {
   private static Object block(ServerOptions o, String name) {
     ConfigValue v = o.extraBlocks.get(name);
     return v == null ? null : v.toString();
+  }
+
+  /** The keys of a block whose values name files (credentials, tls files), and a digest of each file. */
+  private static final java.util.Set<String> FILE_KEYS = java.util.Set.of("credentials", "ca_file", "cert_file", "key_file");
+
+  private static List<String> filesOf(ConfigValue v) {
+    List<String> out = new ArrayList<>();
+    collectFiles(v, null, out);
+    return out;
+  }
+
+  private static void collectFiles(ConfigValue v, String key, List<String> out) {
+    if (v == null) {
+      return;
+    }
+    if (v.isMap()) {
+      v.asMap().forEach((k, c) -> collectFiles(c, k, out));
+    } else if (v.isArray()) {
+      v.asList().forEach(c -> collectFiles(c, key, out));
+    } else if (key != null && FILE_KEYS.contains(key) && v.isString()) {
+      out.add(key + "=" + digest(java.nio.file.Path.of(v.asString())));
+    }
+  }
+
+  private static String digest(java.nio.file.Path file) {
+    try {
+      byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(java.nio.file.Files.readAllBytes(file));
+      return java.util.HexFormat.of().formatHex(d);
+    } catch (java.io.IOException | java.security.NoSuchAlgorithmException e) {
+      return "unreadable";
+    }
   }
 
   /** A comparable rendering of the authorization settings (compared, never logged). */

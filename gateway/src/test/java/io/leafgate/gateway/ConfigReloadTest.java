@@ -71,6 +71,24 @@ class ConfigReloadTest {
     assertEquals(List.of("tls"), ConfigReload.changedKeys(running, load(tls)));
   }
 
+  @Test
+  void uplinkCredentialsAndTlsFilesRenewedInPlaceNeedARestart() throws Exception {
+    Path cert = dir.resolve("edge.pem");
+    Path key = dir.resolve("edge-key.pem");
+    Path creds = dir.resolve("edge.creds");
+    selfSigned("edgefirst", cert, key);
+    Files.writeString(creds, "first");
+    String conf = "leafnodes { remotes = [ { urls: [\"tls://hub:7422\"], credentials: \"" + creds + "\"\n"
+        + "  tls { cert_file: \"" + cert + "\", key_file: \"" + key + "\" } } ] }\n";
+    List<Object> running = ConfigReload.snapshot(load(conf));
+    assertEquals(List.of(), ConfigReload.changedKeys(running, ConfigReload.snapshot(load(conf))));
+    selfSigned("edgesecond", cert, key);
+    assertEquals(List.of("leafnodes"), ConfigReload.changedKeys(running, ConfigReload.snapshot(load(conf))));
+    running = ConfigReload.snapshot(load(conf));
+    Files.writeString(creds, "second");
+    assertEquals(List.of("leafnodes"), ConfigReload.changedKeys(running, ConfigReload.snapshot(load(conf))));
+  }
+
   /** A self-signed certificate and its PKCS#8 key as PEM files, made with the JDK's keytool. */
   private void selfSigned(String alias, Path certPem, Path keyPem) throws Exception {
     Path p12 = dir.resolve(alias + ".p12");
