@@ -262,6 +262,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof IdleStateEvent e && e.state() == IdleState.READER_IDLE) {
+      if (stalled) {
+        return; // not reading on purpose (a paused publisher): the client's PINGREQs wait in the socket
+      }
       disconnect(Reason.KEEP_ALIVE_TIMEOUT, CloseReason.KEEP_ALIVE_TIMEOUT);
       return;
     }
@@ -383,6 +386,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
     } finally {
       ReferenceCountUtil.release(m);
     }
+    if (!stalled && batch.stallRequested() && state == State.CONNECTED && closeReason == null
+        && channel.config().isAutoRead()) {
+      // Stop reading now, so that the rest of this read loop does not pile more on the subscriber
+      // that asked for a pause; what is already decoded is still processed.
+      channel.config().setAutoRead(false);
+    }
   }
 
   @Override
@@ -395,7 +404,8 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
     FlushBatch.Backlogged b = batch.takeStall();
     if (b != null && !stalled && state == State.CONNECTED && closeReason == null) {
       // A subscriber of what this client publishes is behind (the local JetStream's queue, a slow
-      // NATS client): stop reading until it catches up or its stall time passes.
+      // NATS client, an MQTT session's queue): stop reading until it catches up or its stall time
+      // passes.
       stalled = true;
       long gen = ++stallGen;
       channel.config().setAutoRead(false);
