@@ -17,7 +17,8 @@ public final class Defaults {
   public static final int MAX_INFLIGHT_OUT = 1024;
   /**
    * Messages waiting in memory for a connected client beyond the inflight window (and, in bytes,
-   * {@code max_pending}); more are dropped and counted. Higher than mosquitto's
+   * {@code max_pending}); more are dropped and counted (reliable deliveries pause their publishers
+   * first, see {@link #QUEUED_HIGH_WATER}). Higher than mosquitto's
    * {@code max_queued_messages} (1000) because QoS 0 bursts of small messages count too.
    */
   public static final int MAX_QUEUED_IN_MEMORY = 100_000;

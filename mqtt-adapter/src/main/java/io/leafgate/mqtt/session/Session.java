@@ -239,7 +239,7 @@ public final class Session implements FlushBatch.Flushable, FlushBatch.Backlogge
    */
   void offer(Delivery d, FlushBatch pausable, FlushBatch batch) {
     boolean first;
-    boolean pause = false;
+    int hold = HOLD_NO;
     long w = d.msg().weight();
     synchronized (lock) {
       if (link == null || ended) {
@@ -256,12 +256,16 @@ public final class Session implements FlushBatch.Flushable, FlushBatch.Backlogge
       first = !drainScheduled;
       drainScheduled = true;
       if (pausable != null && (queued + 1 >= Defaults.QUEUED_HIGH_WATER || bytes > mgr.maxPendingBytes / 2)) {
-        pause = holdPublishers();
+        hold = holdPublishers();
       }
     }
-    if (pause && !pausable.stallRequested()) {
+    if (hold == HOLD_YES && !pausable.stallRequested()) {
       mgr.stats.publisherPauses.increment();
       pausable.stall(this);
+    } else if (hold == HOLD_EXPIRED) {
+      mgr.stats.stallTimeouts.increment();
+      Logger.info("{} has taken no message for {} ms with {} queued: its publishers are no longer paused for it,"
+          + " and what does not fit its queue is dropped until it catches up", logId(), mgr.stallMillis, queuedOnLoop);
     }
     if (first) {
       if (batch != null) {
@@ -272,11 +276,16 @@ public final class Session implements FlushBatch.Flushable, FlushBatch.Backlogge
     }
   }
 
+  private static final int HOLD_NO = 0;
+  private static final int HOLD_YES = 1;
+  /** No: the stall bound has just run out (reported once per episode). */
+  private static final int HOLD_EXPIRED = 2;
+
   /**
    * Whether a publisher should pause now that the queue is past its high water mark: yes, unless
    * this episode has gone on for the stall bound with nothing sent to the client. Under lock.
    */
-  private boolean holdPublishers() {
+  private int holdPublishers() {
     long now = System.currentTimeMillis();
     if (!gating) {
       gating = true;
@@ -284,17 +293,13 @@ public final class Session implements FlushBatch.Flushable, FlushBatch.Backlogge
       stallExpired = false;
     }
     if (stallExpired) {
-      return false;
+      return HOLD_NO;
     }
     if (now - Math.max(gateSince, lastProgress) >= mgr.stallMillis) {
       stallExpired = true;
-      mgr.stats.stallTimeouts.increment();
-      Logger.info("{} has taken no message for {} ms with {} queued: its publishers are no longer paused for it,"
-          + " and what does not fit its queue is dropped until it catches up", logId(), mgr.stallMillis,
-          arrivals.size() + queuedOnLoop);
-      return false;
+      return HOLD_EXPIRED;
     }
-    return true;
+    return HOLD_YES;
   }
 
   /** Runs {@code resume} once the in-memory queue is under the low water mark (or the client is gone). */
@@ -441,8 +446,8 @@ public final class Session implements FlushBatch.Flushable, FlushBatch.Backlogge
     if (wrote) {
       l.flush();
     }
-    if (pending.size() < before) {
-      lastProgress = now;
+    if (gating && pending.size() < before) {
+      lastProgress = now; // only read while holding publishers back, against gateSince
     }
     releasePublishers(false);
     maybeLoad();
