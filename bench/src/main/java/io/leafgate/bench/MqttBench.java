@@ -96,9 +96,9 @@ final class MqttBench {
       long pausesAfter = leafgateMqttCounter(servers.get(ServerKind.LEAFGATE), "publisher_pauses");
       long droppedAfter = droppedByLeafgate(servers.get(ServerKind.LEAFGATE));
       if (pauses >= 0 && pausesAfter >= 0 && droppedQos1 >= 0 && droppedAfter >= 0) {
-        report.note(String.format(Locale.ROOT, "MQTT QoS 1 backpressure: over the measured QoS 1 runs leafgate paused "
-            + "the publisher %,d times (the subscriber's in-memory queue past half of its bound; `/varz` "
-            + "mqtt.publisher_pauses) and dropped %,d messages (mqtt.dropped.queue_full).",
+        report.note(String.format(Locale.ROOT, "MQTT QoS 1 backpressure: over the measured QoS 1 runs, leafgate's "
+            + "publisher pauses (the subscriber's in-memory queue past half of its bound; `/varz` "
+            + "mqtt.publisher_pauses) grew by %,d and its queue-full drops (mqtt.dropped.queue_full) by %,d.",
             pausesAfter - pauses, droppedAfter - droppedQos1));
       }
       for (ServerProcess p : servers.values()) {

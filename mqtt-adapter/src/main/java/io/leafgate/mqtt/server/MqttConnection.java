@@ -221,6 +221,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
     if (connectTimer != null) {
       connectTimer.cancel(false);
     }
+    if (stalled) {
+      stalled = false;
+      server.stats().pausedPublishers.decrementAndGet();
+      if (stallTimer != null) {
+        stallTimer.cancel(false);
+        stallTimer = null;
+      }
+    }
     CloseReason reason = closeReason == null ? CloseReason.CLIENT_CLOSED : closeReason;
     closeReason = reason;
     for (MqttMessage m : early) {
@@ -407,6 +415,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
       // NATS client, an MQTT session's queue): stop reading until it catches up or its stall time
       // passes.
       stalled = true;
+      server.stats().pausedPublishers.incrementAndGet();
       long gen = ++stallGen;
       channel.config().setAutoRead(false);
       stallTimer = channel.eventLoop().schedule(() -> resumeReading(gen), b.stallMillis(), TimeUnit.MILLISECONDS);
@@ -426,6 +435,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
       return;
     }
     stalled = false;
+    server.stats().pausedPublishers.decrementAndGet();
     if (stallTimer != null) {
       stallTimer.cancel(false);
       stallTimer = null;
@@ -738,6 +748,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
       FlushBatch b = new FlushBatch();
       SessionManager.Routed r = mgr.route(app, session, "mqtt-q2-" + session.storeKey() + "-" + holdId, true, b);
       b.flushAll();
+      FlushBatch.Backlogged behind = b.takeStall();
+      if (behind != null) {
+        batch.stall(behind); // taken at the end of the next read batch
+      }
       settle(a, r, pid);
     }));
   }
