@@ -181,7 +181,7 @@ class MqttBackpressureTest {
 
   @Test
   void qos1PublisherIsPausedWhileAQos1SubscriberStopsAcknowledgingThenGetsEverything() throws Exception {
-    int n = 3 * Defaults.MAX_QUEUED_IN_MEMORY;
+    int n = 2 * Defaults.MAX_QUEUED_IN_MEMORY;
     long droppedBefore = droppedQueueFull();
     long pausesBefore = pauses();
     try (RawMqttClient sub = client("bp-q1-sub"); RawMqttClient pub = client("bp-q1-pub")) {
