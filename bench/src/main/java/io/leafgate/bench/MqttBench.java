@@ -67,6 +67,8 @@ final class MqttBench {
             p.mqttAddress().getPort(), p.serverPid());
       }
       BenchOptions o = ctx.options();
+      long pauses = -1;
+      long droppedQos1 = -1;
       for (int qos = 0; qos <= 1; qos++) {
         Report.Row row = qos == 0 ? q0 : q1;
         MqttLoad.Settings warm = new MqttLoad.Settings(qos, SIZE, PUBLISH_WINDOW, o.warmUpFor(), Long.MAX_VALUE,
@@ -79,6 +81,10 @@ final class MqttBench {
             report.problem("warm-up of MQTT QoS " + qos + " on " + kind.label() + ": " + m.problem());
           }
         }
+        if (qos == 1) {
+          pauses = leafgateMqttCounter(servers.get(ServerKind.LEAFGATE), "publisher_pauses");
+          droppedQos1 = droppedByLeafgate(servers.get(ServerKind.LEAFGATE));
+        }
         for (int rep = 0; rep < o.runs(); rep++) {
           for (ServerKind kind : order++ % 2 == 0 ? PAIR : PAIR_REVERSED) {
             Measured m = once(servers.get(kind), settings);
@@ -86,6 +92,14 @@ final class MqttBench {
             report.add(row, kind == ServerKind.LEAFGATE ? Report.Side.LEAFGATE : Report.Side.BASELINE, m);
           }
         }
+      }
+      long pausesAfter = leafgateMqttCounter(servers.get(ServerKind.LEAFGATE), "publisher_pauses");
+      long droppedAfter = droppedByLeafgate(servers.get(ServerKind.LEAFGATE));
+      if (pauses >= 0 && pausesAfter >= 0 && droppedQos1 >= 0 && droppedAfter >= 0) {
+        report.note(String.format(Locale.ROOT, "MQTT QoS 1 backpressure: over the measured QoS 1 runs, leafgate's "
+            + "publisher pauses (the subscriber's in-memory queue past half of its bound; `/varz` "
+            + "mqtt.publisher_pauses) grew by %,d and its queue-full drops (mqtt.dropped.queue_full) by %,d.",
+            pausesAfter - pauses, droppedAfter - droppedQos1));
       }
       for (ServerProcess p : servers.values()) {
         if (!p.isAlive()) {
@@ -135,11 +149,19 @@ final class MqttBench {
 
   /** leafgate's count of deliveries dropped on a full client queue ({@code /varz} mqtt.dropped.queue_full); -1 if none. */
   private static long droppedByLeafgate(ServerProcess server) {
-    if (server.kind() != ServerKind.LEAFGATE) {
+    return leafgateMqttCounter(server, "dropped", "queue_full");
+  }
+
+  /** A counter of leafgate's {@code /varz} mqtt section (path below {@code mqtt}); -1 if none. */
+  private static long leafgateMqttCounter(ServerProcess server, String... path) {
+    if (server == null || server.kind() != ServerKind.LEAFGATE) {
       return -1;
     }
+    String[] full = new String[path.length + 1];
+    full[0] = "mqtt";
+    System.arraycopy(path, 0, full, 1, path.length);
     try {
-      return Monitor.number(Monitor.get(server.monitorUrl(), "/varz"), "mqtt", "dropped", "queue_full");
+      return Monitor.number(Monitor.get(server.monitorUrl(), "/varz"), full);
     } catch (IOException e) {
       return -1;
     } catch (InterruptedException e) {

@@ -17,10 +17,27 @@ public final class Defaults {
   public static final int MAX_INFLIGHT_OUT = 1024;
   /**
    * Messages waiting in memory for a connected client beyond the inflight window (and, in bytes,
-   * {@code max_pending}); more are dropped and counted. Higher than mosquitto's
+   * {@code max_pending}); more are dropped and counted (reliable deliveries pause their publishers
+   * first, see {@link #QUEUED_HIGH_WATER}). Higher than mosquitto's
    * {@code max_queued_messages} (1000) because QoS 0 bursts of small messages count too.
    */
   public static final int MAX_QUEUED_IN_MEMORY = 100_000;
+  /**
+   * Backpressure: past this many messages (or half of {@code max_pending} bytes) in a connected
+   * client's in-memory queue, a QoS 1/2 delivery asks its publisher to stop reading until the queue
+   * is under {@link #QUEUED_LOW_WATER}, so that reliable messages wait in the publisher rather than
+   * being dropped here.
+   */
+  public static final int QUEUED_HIGH_WATER = MAX_QUEUED_IN_MEMORY / 2;
+  /** Where paused publishers resume (also a quarter of {@code max_pending} bytes). */
+  public static final int QUEUED_LOW_WATER = MAX_QUEUED_IN_MEMORY / 4;
+  /**
+   * How long a session may hold publishers back while it takes nothing (no PUBLISH sent to its
+   * client): after this its publishers are no longer paused for it, and what does not fit its
+   * queue is dropped and counted, until it drains to the low water mark. The local JetStream's
+   * ingest stall has the same bound.
+   */
+  public static final long STALL_MILLIS = 30_000;
   /** Topic aliases a v5 client may set up towards us. */
   public static final int TOPIC_ALIAS_MAXIMUM = 64;
   /**

@@ -221,6 +221,14 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
     if (connectTimer != null) {
       connectTimer.cancel(false);
     }
+    if (stalled) {
+      stalled = false;
+      server.stats().pausedPublishers.decrementAndGet();
+      if (stallTimer != null) {
+        stallTimer.cancel(false);
+        stallTimer = null;
+      }
+    }
     CloseReason reason = closeReason == null ? CloseReason.CLIENT_CLOSED : closeReason;
     closeReason = reason;
     for (MqttMessage m : early) {
@@ -262,6 +270,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof IdleStateEvent e && e.state() == IdleState.READER_IDLE) {
+      if (stalled) {
+        return; // not reading on purpose (a paused publisher): the client's PINGREQs wait in the socket
+      }
       disconnect(Reason.KEEP_ALIVE_TIMEOUT, CloseReason.KEEP_ALIVE_TIMEOUT);
       return;
     }
@@ -383,6 +394,12 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
     } finally {
       ReferenceCountUtil.release(m);
     }
+    if (!stalled && batch.stallRequested() && state == State.CONNECTED && closeReason == null
+        && channel.config().isAutoRead()) {
+      // Stop reading now, so that the rest of this read loop does not pile more on the subscriber
+      // that asked for a pause; what is already decoded is still processed.
+      channel.config().setAutoRead(false);
+    }
   }
 
   @Override
@@ -395,8 +412,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
     FlushBatch.Backlogged b = batch.takeStall();
     if (b != null && !stalled && state == State.CONNECTED && closeReason == null) {
       // A subscriber of what this client publishes is behind (the local JetStream's queue, a slow
-      // NATS client): stop reading until it catches up or its stall time passes.
+      // NATS client, an MQTT session's queue): stop reading until it catches up or its stall time
+      // passes.
       stalled = true;
+      server.stats().pausedPublishers.incrementAndGet();
       long gen = ++stallGen;
       channel.config().setAutoRead(false);
       stallTimer = channel.eventLoop().schedule(() -> resumeReading(gen), b.stallMillis(), TimeUnit.MILLISECONDS);
@@ -416,6 +435,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
       return;
     }
     stalled = false;
+    server.stats().pausedPublishers.decrementAndGet();
     if (stallTimer != null) {
       stallTimer.cancel(false);
       stallTimer = null;
@@ -728,6 +748,10 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
       FlushBatch b = new FlushBatch();
       SessionManager.Routed r = mgr.route(app, session, "mqtt-q2-" + session.storeKey() + "-" + holdId, true, b);
       b.flushAll();
+      FlushBatch.Backlogged behind = b.takeStall();
+      if (behind != null) {
+        batch.stall(behind); // taken at the end of the next read batch
+      }
       settle(a, r, pid);
     }));
   }

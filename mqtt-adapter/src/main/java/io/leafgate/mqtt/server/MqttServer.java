@@ -266,6 +266,14 @@ public final class MqttServer implements AutoCloseable {
           "reason", "too_large");
       m.counter("leafgate_mqtt_dropped_msgs_total", "Messages not delivered to an MQTT client.", stats.expired.sum(),
           "reason", "expired");
+      m.counter("leafgate_mqtt_publisher_pauses_total", "Times a publisher was paused because an MQTT"
+          + " subscriber's in-memory queue was past its high water mark.", stats.publisherPauses.sum());
+      m.gauge("leafgate_mqtt_paused_publishers", "MQTT publishers not being read right now because a subscriber"
+          + " or the local JetStream is behind.", stats.pausedPublishers.get());
+      m.counter("leafgate_mqtt_stall_timeouts_total", "Times an MQTT subscriber held publishers back for the"
+          + " stall bound without taking a message (then its overflow is dropped).", stats.stallTimeouts.sum());
+      m.gauge("leafgate_mqtt_queued_peak_msgs", "The most messages a connected MQTT session has had queued in"
+          + " memory at once.", stats.queuedPeak.get());
       m.counter("leafgate_mqtt_store_errors_total", "MQTT publishes the store did not commit.", stats.storeErrors.sum());
     });
   }
@@ -313,6 +321,10 @@ public final class MqttServer implements AutoCloseable {
     dropped.put("too_large", stats.tooLarge.sum());
     dropped.put("expired", stats.expired.sum());
     v.put("dropped", dropped);
+    v.put("publisher_pauses", stats.publisherPauses.sum());
+    v.put("paused_publishers", stats.pausedPublishers.get());
+    v.put("stall_timeouts", stats.stallTimeouts.sum());
+    v.put("queued_peak", stats.queuedPeak.get());
     v.put("store_errors", stats.storeErrors.sum());
     v.put("pending_responses", sessions.pendingResponses());
     return v;

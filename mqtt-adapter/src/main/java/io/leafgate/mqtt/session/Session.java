@@ -49,8 +49,17 @@ import org.tinylog.Logger;
  * <p>Persistent sessions (Session Expiry Interval other than 0, or a v3 clean session of 0) route
  * every QoS 1/2 delivery through the store before sending it, so queued and unacknowledged
  * messages survive disconnects and restarts; the client's PUBACK deletes the stored copy.
+ *
+ * <p>Backpressure: a connected client's in-memory queue is bounded (messages and bytes). When a
+ * QoS 1/2 delivery (or a NATS message to a QoS 1/2 subscription) finds it past its high water
+ * mark, the session asks the producer's {@link FlushBatch} to pause with itself as the gate
+ * ({@link FlushBatch.Backlogged}): the publisher's connection stops reading after its current read
+ * batch, and resumes when the queue is under the low water mark, when the client goes away, or
+ * after the stall bound. A session that sends nothing for {@link SessionManager#stallMillis} while
+ * holding publishers back stops holding them (its queue fills and drops, counted) until it drains.
+ * A publisher is never paused by its own session (it would not read the PUBACKs that drain it).
  */
-public final class Session implements FlushBatch.Flushable {
+public final class Session implements FlushBatch.Flushable, FlushBatch.Backlogged {
   /** One QoS 1/2 PUBLISH sent and not yet fully acknowledged (or, with a null delivery, a PUBREL). */
   static final class Inflight {
     final Delivery delivery;
@@ -87,6 +96,16 @@ public final class Session implements FlushBatch.Flushable {
   private volatile int queuedOnLoop;
   private volatile long queuedBytesOnLoop;
   private final Runnable drainTask = this::drain;
+  /** Publishers paused until the queue drains (guarded by lock); each runs once. */
+  private ArrayList<Runnable> drainWaiters = new ArrayList<>();
+  /** Publishers are being held back: set past the high water mark, cleared under the low one. */
+  private volatile boolean gating;
+  /** When the current episode of holding publishers back began (guarded by lock). */
+  private volatile long gateSince;
+  /** The current episode has passed the stall bound without progress (guarded by lock). */
+  private boolean stallExpired;
+  /** When a PUBLISH last left the queue for the client (written by the loop). */
+  private volatile long lastProgress;
 
   // Outbound state, owned by the loop.
   private final ArrayDeque<Delivery> pending = new ArrayDeque<>();
@@ -190,7 +209,11 @@ public final class Session implements FlushBatch.Flushable {
       enqueueDurably(d, ctx);
       return;
     }
-    offer(d, batch);
+    // Reliable deliveries hold their publisher back rather than being dropped: MQTT QoS 1/2, and
+    // NATS messages (sent as QoS 0, like nats-server) to a subscription that asked for QoS 1/2. Never
+    // the session's own connection: a paused connection would not read the PUBACKs that drain it.
+    boolean reliable = ctx != null ? qos > 0 && ctx.publisher != this : s.spec.qos() > 0;
+    offer(d, reliable ? batch : null, batch);
   }
 
   private void enqueueDurably(Delivery d, PublishContext ctx) {
@@ -209,16 +232,22 @@ public final class Session implements FlushBatch.Flushable {
     });
   }
 
-  /** Queues a delivery in memory for the connected client; dropped (and counted) past the bounds. */
-  void offer(Delivery d, FlushBatch batch) {
+  /**
+   * Queues a delivery in memory for the connected client; dropped (and counted) past the bounds.
+   * Past the high water mark, {@code pausable} (the producer's batch, for a reliable delivery, else
+   * null) is asked to pause until the queue drains.
+   */
+  void offer(Delivery d, FlushBatch pausable, FlushBatch batch) {
     boolean first;
+    int hold = HOLD_NO;
     long w = d.msg().weight();
     synchronized (lock) {
       if (link == null || ended) {
         return; // QoS 0 is not queued for a disconnected client
       }
-      if (arrivals.size() + queuedOnLoop >= Defaults.MAX_QUEUED_IN_MEMORY
-          || arrivalBytes + queuedBytesOnLoop + w > mgr.maxPendingBytes) {
+      int queued = arrivals.size() + queuedOnLoop;
+      long bytes = arrivalBytes + queuedBytesOnLoop + w;
+      if (queued >= Defaults.MAX_QUEUED_IN_MEMORY || bytes > mgr.maxPendingBytes) {
         mgr.stats.dropped.increment();
         return;
       }
@@ -226,12 +255,102 @@ public final class Session implements FlushBatch.Flushable {
       arrivalBytes += w;
       first = !drainScheduled;
       drainScheduled = true;
+      if (pausable != null && (queued + 1 >= Defaults.QUEUED_HIGH_WATER || bytes > mgr.maxPendingBytes / 2)) {
+        hold = holdPublishers();
+      }
+    }
+    if (hold == HOLD_YES && !pausable.stallRequested()) {
+      mgr.stats.publisherPauses.increment();
+      pausable.stall(this);
+    } else if (hold == HOLD_EXPIRED) {
+      mgr.stats.stallTimeouts.increment();
+      Logger.info("{} has taken no message for {} ms with {} queued: its publishers are no longer paused for it,"
+          + " and what does not fit its queue is dropped until it catches up", logId(), mgr.stallMillis, queuedOnLoop);
     }
     if (first) {
       if (batch != null) {
         batch.add(this);
       } else {
         flushBatched();
+      }
+    }
+  }
+
+  private static final int HOLD_NO = 0;
+  private static final int HOLD_YES = 1;
+  /** No: the stall bound has just run out (reported once per episode). */
+  private static final int HOLD_EXPIRED = 2;
+
+  /**
+   * Whether a publisher should pause now that the queue is past its high water mark: yes, unless
+   * this episode has gone on for the stall bound with nothing sent to the client. Under lock.
+   */
+  private int holdPublishers() {
+    long now = System.currentTimeMillis();
+    if (!gating) {
+      gating = true;
+      gateSince = now;
+      stallExpired = false;
+    }
+    if (stallExpired) {
+      return HOLD_NO;
+    }
+    if (now - Math.max(gateSince, lastProgress) >= mgr.stallMillis) {
+      stallExpired = true;
+      return HOLD_EXPIRED;
+    }
+    return HOLD_YES;
+  }
+
+  /** Runs {@code resume} once the in-memory queue is under the low water mark (or the client is gone). */
+  @Override
+  public void whenDrained(Runnable resume) {
+    synchronized (lock) {
+      if (gating && link != null && !ended && !belowLowWater(arrivals.size() + queuedOnLoop,
+          arrivalBytes + queuedBytesOnLoop)) {
+        drainWaiters.add(resume);
+        return;
+      }
+    }
+    resume.run();
+  }
+
+  /** The time left before this session stops holding publishers back, at least 1 ms. */
+  @Override
+  public long stallMillis() {
+    long since = Math.max(gateSince, lastProgress);
+    long left = mgr.stallMillis - (System.currentTimeMillis() - since);
+    return Math.max(1, Math.min(mgr.stallMillis, left));
+  }
+
+  private boolean belowLowWater(int queued, long bytes) {
+    return queued < Defaults.QUEUED_LOW_WATER && bytes < mgr.maxPendingBytes / 4;
+  }
+
+  /**
+   * Lets paused publishers go on when the queue is under the low water mark, or with {@code all}
+   * (the client went away) whatever the queue. On the session's loop.
+   */
+  private void releasePublishers(boolean all) {
+    if (!gating) {
+      return;
+    }
+    ArrayList<Runnable> go;
+    synchronized (lock) {
+      if (!gating || !(all || link == null || ended
+          || belowLowWater(arrivals.size() + pending.size(), arrivalBytes + pendingBytes))) {
+        return;
+      }
+      gating = false;
+      stallExpired = false;
+      go = drainWaiters;
+      drainWaiters = new ArrayList<>();
+    }
+    for (Runnable r : go) {
+      try {
+        r.run();
+      } catch (RuntimeException e) {
+        Logger.warn(e, "{} resuming a paused publisher failed", logId());
       }
     }
   }
@@ -262,6 +381,13 @@ public final class Session implements FlushBatch.Flushable {
       pending.add(d);
       pendingBytes += d.msg().weight();
     }
+    long depth = pending.size();
+    Stats st = mgr.stats;
+    for (long peak = st.queuedPeak.get(); depth > peak; peak = st.queuedPeak.get()) {
+      if (st.queuedPeak.compareAndSet(peak, depth)) {
+        break;
+      }
+    }
     pump();
   }
 
@@ -276,11 +402,13 @@ public final class Session implements FlushBatch.Flushable {
     Link l = link;
     if (l == null) {
       syncQueued();
+      releasePublishers(true);
       return;
     }
     int max = l.maxInflight();
     boolean wrote = false;
     long now = System.currentTimeMillis();
+    int before = pending.size();
     while (!pending.isEmpty() && l.isWritable()) {
       Delivery d = pending.peekFirst();
       if (d.qos() > 0 && inflight.size() >= max) {
@@ -318,6 +446,10 @@ public final class Session implements FlushBatch.Flushable {
     if (wrote) {
       l.flush();
     }
+    if (gating && pending.size() < before) {
+      lastProgress = now; // only read while holding publishers back, against gateSince
+    }
+    releasePublishers(false);
     maybeLoad();
   }
 
@@ -584,6 +716,7 @@ public final class Session implements FlushBatch.Flushable {
       arrivals.clear();
       arrivalBytes = 0;
     }
+    releasePublishers(true);
     gen++;
     loading = false;
     Will w = will;
@@ -695,6 +828,7 @@ public final class Session implements FlushBatch.Flushable {
       link = null;
       arrivals.clear();
     }
+    releasePublishers(true);
     pending.clear();
     inflight.clear();
     qos2.clear();

@@ -57,6 +57,8 @@ public final class SessionManager {
   final MqttStore store;
   final Stats stats;
   final long maxPendingBytes;
+  /** How long a session may hold publishers back without sending anything (see {@link Session}). */
+  volatile long stallMillis = io.leafgate.mqtt.Defaults.STALL_MILLIS;
   private final StreamCapture capture;
   private final RetainedIndex retained;
   private final InternalClient client;
@@ -105,6 +107,11 @@ public final class SessionManager {
     }
     replies.close();
     client.close();
+  }
+
+  /** Changes the stall bound ({@link io.leafgate.mqtt.Defaults#STALL_MILLIS}); for tests. */
+  public void setStallMillis(long millis) {
+    stallMillis = millis;
   }
 
   public Collection<Session> sessions() {

@@ -13,6 +13,14 @@ public final class Stats {
   public final LongAdder outBytes = new LongAdder();
   /** Deliveries dropped because a connected client's in-memory queue was full. */
   public final LongAdder dropped = new LongAdder();
+  /** Times a publisher was asked to pause because a subscriber's in-memory queue was past its high water mark. */
+  public final LongAdder publisherPauses = new LongAdder();
+  /** MQTT publishers not being read right now because a subscriber (or the local JetStream) is behind. */
+  public final AtomicInteger pausedPublishers = new AtomicInteger();
+  /** Sessions that held publishers back for the stall bound without taking anything (then dropped instead). */
+  public final LongAdder stallTimeouts = new LongAdder();
+  /** The most messages any connected session has had in its in-memory queue at once. */
+  public final java.util.concurrent.atomic.AtomicLong queuedPeak = new java.util.concurrent.atomic.AtomicLong();
   /** Deliveries a persistent session's stored queue refused (full). */
   public final LongAdder queueFull = new LongAdder();
   /** Deliveries larger than the client's Maximum Packet Size. */

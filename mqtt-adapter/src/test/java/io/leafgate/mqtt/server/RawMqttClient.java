@@ -54,6 +54,8 @@ public final class RawMqttClient implements AutoCloseable {
   private final BlockingQueue<MqttMessage> received = new LinkedBlockingQueue<>();
   private final Thread reader;
   private volatile MqttVersion version;
+  /** While set, the reader thread does not read the socket (the server's writes back up). */
+  private boolean paused;
 
   public RawMqttClient(int port, MqttVersion version) throws IOException {
     this.socket = new Socket("127.0.0.1", port);
@@ -73,6 +75,11 @@ public final class RawMqttClient implements AutoCloseable {
     byte[] buf = new byte[8192];
     try {
       while (true) {
+        synchronized (this) {
+          while (paused) {
+            wait();
+          }
+        }
         int n = in.read(buf);
         if (n < 0) {
           break;
@@ -91,10 +98,26 @@ public final class RawMqttClient implements AutoCloseable {
       }
     } catch (IOException e) {
       // the socket was closed
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     } finally {
       decoder.finishAndReleaseAll();
       received.add(CLOSED);
     }
+  }
+
+  /**
+   * Stops reading the socket after the read in progress, so that the server's writes back up in
+   * the socket buffers and then in the server, as with a client that stopped reading.
+   */
+  public synchronized void pauseReading() {
+    paused = true;
+  }
+
+  /** Reads the socket again. */
+  public synchronized void resumeReading() {
+    paused = false;
+    notifyAll();
   }
 
   /** Sends a packet. */
@@ -201,6 +224,7 @@ public final class RawMqttClient implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    resumeReading();
     socket.close();
     encoder.finishAndReleaseAll();
   }
