@@ -44,9 +44,7 @@ import io.netty.handler.codec.mqtt.MqttUnacceptableProtocolVersionException;
 import io.netty.handler.codec.mqtt.MqttUnsubAckMessage;
 import io.netty.handler.codec.mqtt.MqttUnsubAckPayload;
 import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
-import io.netty.handler.ssl.NotSslRecordException;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
-import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -62,7 +60,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLException;
 import org.tinylog.Logger;
 
 /**
@@ -254,7 +251,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (closeReason == CloseReason.TLS_HANDSHAKE || tlsProblem(cause) != null) {
+    if (closeReason == CloseReason.TLS_HANDSHAKE || io.leafgate.leaf.server.ServerTls.problem(cause) != null) {
       // The handshake's failure is logged once, by userEventTriggered; what follows is its echo.
       Logger.debug("cid={} mqtt TLS error: {}", cid, cause.getMessage());
       close(CloseReason.TLS_HANDSHAKE);
@@ -281,7 +278,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
         Logger.debug("cid={} mqtt client {} completed the TLS handshake", cid, remote);
       } else if (closeReason == null) {
         server.stats().tlsHandshakeFailures.increment();
-        Logger.info("cid={} mqtt client {} closed: TLS handshake failed: {}", cid, remote, describeTlsFailure(hs.cause()));
+        Logger.info("cid={} mqtt client {} closed: TLS handshake failed: {}", cid, remote, io.leafgate.leaf.server.ServerTls.describeFailure(hs.cause(), "a plain MQTT client"));
         close(CloseReason.TLS_HANDSHAKE);
       }
       return;
@@ -295,47 +292,6 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
       session.pump();
     }
     ctx.fireChannelWritabilityChanged();
-  }
-
-  /** A person's reading of why a TLS handshake failed. */
-  static String describeTlsFailure(Throwable cause) {
-    Throwable t = cause;
-    while (t != null) {
-      if (t instanceof NotSslRecordException) {
-        return "the client did not start TLS (a plain MQTT client on a TLS-only port?)";
-      }
-      if (t instanceof SslHandshakeTimeoutException) {
-        return "no handshake within the TLS timeout (" + t.getMessage() + ")";
-      }
-      t = t.getCause();
-    }
-    String root = tlsProblem(cause);
-    if (root == null) {
-      Throwable r = cause;
-      while (r.getCause() != null) {
-        r = r.getCause();
-      }
-      root = r.getMessage() == null ? r.toString() : r.getMessage();
-    }
-    String lower = root.toLowerCase(java.util.Locale.ROOT);
-    if (lower.contains("empty client certificate chain") || lower.contains("null cert chain")
-        || lower.contains("certificate_required")) {
-      return "the client sent no certificate, and verify requires one (" + root + ")";
-    }
-    if (lower.contains("pkix") || lower.contains("certificate_unknown") || lower.contains("unable to find valid")) {
-      return "the client's certificate is not signed by ca_file (" + root + ")";
-    }
-    return root;
-  }
-
-  /** The message of the TLS exception in {@code cause}'s chain, or null when it holds none. */
-  private static String tlsProblem(Throwable cause) {
-    for (Throwable t = cause; t != null; t = t.getCause()) {
-      if (t instanceof SSLException || t instanceof NotSslRecordException) {
-        return t.getMessage() == null ? t.toString() : t.getMessage();
-      }
-    }
-    return null;
   }
 
   /** Closes without a DISCONNECT. */
