@@ -213,7 +213,9 @@ public final class Consumer {
   }
 
   void onRemovedSeq(long seq) {
-    prefetch.removeIf(m -> m.seq() == seq);
+    if (!prefetch.isEmpty() && seq >= prefetch.peekFirst().seq() && seq <= prefetch.peekLast().seq()) {
+      prefetch.removeIf(m -> m.seq() == seq);
+    }
     if (seq >= nextSeq) {
       numPending = -1;
     }

@@ -356,6 +356,16 @@ final class SqliteDatabase implements AutoCloseable {
     }
   }
 
+  /** {page_size, page_count, freelist_count}, with one cached statement. */
+  long[] pageCounts() throws StoreException {
+    return read("page counts", c -> {
+      try (ResultSet rs = prepare(Sql.PAGE_COUNTS).executeQuery()) {
+        rs.next();
+        return new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)};
+      }
+    });
+  }
+
   long pragmaLong(String pragma) throws StoreException {
     return read("PRAGMA " + pragma, c -> queryLong("PRAGMA " + pragma));
   }
