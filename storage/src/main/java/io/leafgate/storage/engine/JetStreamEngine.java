@@ -585,7 +585,9 @@ public final class JetStreamEngine implements AutoCloseable {
     saved.forEach(Consumer::onCommitted);
     FlushBatch b = new FlushBatch();
     for (Reply r : replies) {
-      router.publish(new Msg(r.subject(), null, 0, Unpooled.wrappedBuffer(r.body())), null, Origin.INTERNAL, b);
+      // Each reply subject is used once: matched without filling the router's cache with them.
+      router.publish(router.sublist().matchOnce(r.subject()), new Msg(r.subject(), null, 0,
+          Unpooled.wrappedBuffer(r.body())), null, Origin.INTERNAL, b);
     }
     b.flushAll();
   }
