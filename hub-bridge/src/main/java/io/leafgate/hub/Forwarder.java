@@ -3,6 +3,7 @@ package io.leafgate.hub;
 import com.fasterxml.jackson.jr.ob.JSON;
 import io.leafgate.leaf.spi.InternalClient;
 import io.leafgate.storage.engine.Headers;
+import io.leafgate.storage.engine.JetStreamEngine;
 import io.netty.buffer.ByteBuf;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -73,6 +74,9 @@ final class Forwarder implements HubLink.Listener {
   private final UplinkConfig cfg;
   private final HubLink link;
   private final InternalClient local;
+  /** Takes the local acks directly (null: they are published like any client's). */
+  private final JetStreamEngine engine;
+  private boolean pumpScheduled;
   private final String serverName;
   private final String epoch;
   private final String pullPrefix;
@@ -99,11 +103,15 @@ final class Forwarder implements HubLink.Listener {
   private long rateWindowCount;
   private boolean wakeScheduled;
   private io.leafgate.leaf.route.Subscription pullSub;
+  /** Messages sent in one pump go out in one write, flushed at its end (on the link's loop). */
+  private final io.leafgate.leaf.route.FlushBatch sendBatch = new io.leafgate.leaf.route.FlushBatch();
 
-  Forwarder(UplinkConfig cfg, HubLink link, InternalClient local, String serverName, String epoch) {
+  Forwarder(UplinkConfig cfg, HubLink link, InternalClient local, JetStreamEngine engine, String serverName,
+      String epoch) {
     this.cfg = cfg;
     this.link = link;
     this.local = local;
+    this.engine = engine;
     this.serverName = serverName;
     this.epoch = epoch;
     this.pullPrefix = local.inboxPrefix() + "pull.";
@@ -230,7 +238,22 @@ final class Forwarder implements HubLink.Listener {
       inDoubtAtStart--;
     }
     queue.addLast(it);
-    pump();
+    pumpSoon();
+  }
+
+  /**
+   * Pumps once after the work already queued on the link's loop (the rest of a read batch of hub
+   * PubAcks, or of locally delivered messages), so that one pump sends and flushes for all of them
+   * instead of one write per PubAck.
+   */
+  private void pumpSoon() {
+    if (!pumpScheduled) {
+      pumpScheduled = true;
+      link.loop().execute(() -> {
+        pumpScheduled = false;
+        pump();
+      });
+    }
   }
 
   /** The stream sequence in a {@code $JS.ACK.<stream>.<consumer>.<dc>.<sseq>...} subject. */
@@ -278,6 +301,7 @@ final class Forwarder implements HubLink.Listener {
       }
       tokens -= 1;
     }
+    sendBatch.flushAll();
     if (cfg.hubStream == null && !inflight.isEmpty() && barrierDue()) {
       barrier();
     }
@@ -321,7 +345,7 @@ final class Forwarder implements HubLink.Listener {
       reply = link.newReplySubject(m -> onPubAck(it, m));
       it.replyToken = reply;
     }
-    boolean ok = link.sendMessage(it.subject, reply, List.of(), hdr.length, data, null);
+    boolean ok = link.sendMessage(it.subject, reply, List.of(), hdr.length, data, sendBatch);
     if (!ok) {
       if (reply != null) {
         link.removeReplyHandler(reply);
@@ -360,6 +384,11 @@ final class Forwarder implements HubLink.Listener {
       return;
     }
     String body = m.data().toString(m.hdrLen(), m.data().readableBytes() - m.hdrLen(), StandardCharsets.UTF_8);
+    if (m.hdrLen() == 0 && isPlainPubAck(body)) {
+      confirm(it);
+      pumpSoon();
+      return;
+    }
     Map<String, Object> ack;
     try {
       ack = JSON.std.mapFrom(body);
@@ -377,6 +406,16 @@ final class Forwarder implements HubLink.Listener {
     }
     String desc = err instanceof Map<?, ?> e ? String.valueOf(e.get("description")) : String.valueOf(err);
     onHubFailure(it, desc);
+  }
+
+  /**
+   * Whether a publish ack body is a plain success ({@code {"stream":...,"seq":...}}, possibly with
+   * {@code "duplicate":true}): checked without a JSON parse, which was the largest cost of the
+   * link's thread per replayed message. Anything else goes through the full parse.
+   */
+  static boolean isPlainPubAck(String body) {
+    return body.startsWith("{\"stream\":") && body.endsWith("}") && body.indexOf("\"error\"") < 0
+        && body.indexOf("\"seq\":") > 0;
   }
 
   private static String statusOf(LeafOp.Message m) {
@@ -413,7 +452,11 @@ final class Forwarder implements HubLink.Listener {
 
   private void confirm(Item it) {
     held.remove(it.seq);
-    local.publish(it.localAck, null, null, ACK);
+    if (engine != null) {
+      engine.ackDirect(it.localAck);
+    } else {
+      local.publish(it.localAck, null, null, ACK);
+    }
     stats.confirmed.incrementAndGet();
     stats.confirmedBytes.addAndGet(it.data.length);
     rateWindowCount++;

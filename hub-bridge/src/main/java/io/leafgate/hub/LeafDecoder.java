@@ -184,7 +184,39 @@ final class LeafDecoder extends ByteToMessageDecoder {
     return -1;
   }
 
+  /** Splits on runs of spaces and tabs (by hand: a regex split compiled a Pattern per message). */
   private static String[] split(String s) {
-    return s.isEmpty() ? new String[0] : s.trim().split("[ \t]+");
+    int n = 0;
+    int len = s.length();
+    for (int i = 0; i < len; ) {
+      while (i < len && isBlank(s.charAt(i))) {
+        i++;
+      }
+      if (i < len) {
+        n++;
+        while (i < len && !isBlank(s.charAt(i))) {
+          i++;
+        }
+      }
+    }
+    String[] out = new String[n];
+    int k = 0;
+    for (int i = 0; i < len; ) {
+      while (i < len && isBlank(s.charAt(i))) {
+        i++;
+      }
+      int start = i;
+      while (i < len && !isBlank(s.charAt(i))) {
+        i++;
+      }
+      if (i > start) {
+        out[k++] = s.substring(start, i);
+      }
+    }
+    return out;
+  }
+
+  private static boolean isBlank(char c) {
+    return c == ' ' || c == '\t';
   }
 }

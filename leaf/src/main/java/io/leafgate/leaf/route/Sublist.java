@@ -180,6 +180,28 @@ public final class Sublist {
     return r;
   }
 
+  /**
+   * Like {@link #match}, for a subject that is used once (a reply inbox of one request, such as a
+   * JetStream publish ack): a cached result is used, but a new one is not added, so a stream of
+   * unique subjects neither pays for cache inserts and sweeps nor evicts the subjects that repeat.
+   */
+  public SublistResult matchOnce(String subject) {
+    matches.increment();
+    SublistResult r = cache.get(subject);
+    if (r != null) {
+      cacheHits.increment();
+      return r;
+    }
+    lock.readLock().lock();
+    try {
+      Collector c = new Collector();
+      matchLevel(root, subject, 0, c);
+      return c.result();
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
   private void sweep() {
     int excess = cache.size() - CACHE_SWEEP_TO;
     for (Iterator<String> it = cache.keySet().iterator(); it.hasNext() && excess > 0; excess--) {

@@ -70,6 +70,17 @@ public interface StreamStore {
   boolean remove(long seq) throws StoreException;
 
   /**
+   * Removes one acknowledged message (workqueue and interest retention). A store may defer the
+   * removal until the next other call on it or the next commit, whichever comes first, and then
+   * remove a run of them in one statement; it then returns true whenever {@code seq} is within the
+   * stream's range, whether or not it still existed. The removal is part of the current group
+   * either way.
+   */
+  default boolean removeAcked(long seq) throws StoreException {
+    return remove(seq);
+  }
+
+  /**
    * Purges messages matching {@code filter}: all of them, or only those below {@code beforeSeq}
    * (when above 0), or all but the newest {@code keep} (when above 0). Returns how many went. A full
    * purge moves firstSeq to lastSeq + 1; sequences are never reused.

@@ -45,6 +45,8 @@ public final class Consumer {
 
   /** Delivered and not yet acknowledged, by stream sequence. */
   private final TreeMap<Long, Pending> pending = new TreeMap<>();
+  /** The consumer sequences of {@link #pending}'s deliveries: the ack floor's lowest one in O(log n). */
+  private final TreeSet<Long> pendingDseqs = new TreeSet<>();
   /** Stream sequences to deliver again, in order. */
   private final TreeSet<Long> redeliver = new TreeSet<>();
   /** Acknowledged above the floor (out-of-order acks): persisted, skipped after a restart. */
@@ -211,7 +213,9 @@ public final class Consumer {
   }
 
   void onRemovedSeq(long seq) {
-    prefetch.removeIf(m -> m.seq() == seq);
+    if (!prefetch.isEmpty() && seq >= prefetch.peekFirst().seq() && seq <= prefetch.peekLast().seq()) {
+      prefetch.removeIf(m -> m.seq() == seq);
+    }
     if (seq >= nextSeq) {
       numPending = -1;
     }
@@ -481,7 +485,10 @@ public final class Consumer {
       long deadline = now + ackWaitFor(deliveries);
       if (p == null) {
         pending.put(m.seq(), new Pending(dseq, deliveries, deadline, wall));
+        pendingDseqs.add(dseq);
       } else {
+        pendingDseqs.remove(p.dseq);
+        pendingDseqs.add(dseq);
         p.dseq = dseq;
         p.deliveries = deliveries;
         p.deadline = deadline;
@@ -543,7 +550,7 @@ public final class Consumer {
     }
     for (long s : exhausted) {
       // Out of deliveries: it stays unacknowledged but is never sent again; the floor may pass it.
-      pending.remove(s);
+      unpend(s);
       ackedAbove.add(s);
       updateFloor();
     }
@@ -556,7 +563,7 @@ public final class Consumer {
   }
 
   private void dropPending(long seq) {
-    pending.remove(seq);
+    unpend(seq);
     redeliver.remove(seq);
     updateFloor();
   }
@@ -580,7 +587,7 @@ public final class Consumer {
         armAckTimer(p.deadline);
       }
     } else if (b.startsWith("+TERM")) {
-      if (pending.remove(sseq) != null) {
+      if (unpend(sseq) != null) {
         redeliver.remove(sseq);
         markAcked(sseq);
         updateFloor();
@@ -630,7 +637,7 @@ public final class Consumer {
           }
         }
         for (long s : done) {
-          pending.remove(s);
+          unpend(s);
           redeliver.remove(s);
           stream.onAcked(s, null);
         }
@@ -641,7 +648,7 @@ public final class Consumer {
         updateFloor();
       }
       default -> {
-        if (pending.remove(sseq) == null) {
+        if (unpend(sseq) == null) {
           return;
         }
         redeliver.remove(sseq);
@@ -674,6 +681,15 @@ public final class Consumer {
     }
   }
 
+  /** Forgets a pending delivery; returns it, or null if there was none. */
+  private Pending unpend(long sseq) {
+    Pending p = pending.remove(sseq);
+    if (p != null) {
+      pendingDseqs.remove(p.dseq);
+    }
+    return p;
+  }
+
   /** Moves the ack floor up to just below the oldest unacknowledged delivery. */
   private void updateFloor() {
     if (pending.isEmpty()) {
@@ -684,11 +700,7 @@ public final class Consumer {
       long s = first.getKey() - 1;
       if (s > ackFloorS) {
         ackFloorS = s;
-        long d = first.getValue().dseq - 1;
-        for (Pending p : pending.values()) {
-          d = Math.min(d, p.dseq - 1);
-        }
-        ackFloorD = Math.max(ackFloorD, d);
+        ackFloorD = Math.max(ackFloorD, pendingDseqs.first() - 1);
       }
     }
     ackedAbove.headSet(ackFloorS, true).clear();

@@ -368,6 +368,18 @@ public final class JetStreamEngine implements AutoCloseable {
     }
   }
 
+  private static final byte[] PLAIN_ACK = "+ACK".getBytes(StandardCharsets.US_ASCII);
+
+  /**
+   * Takes a plain {@code +ACK} for the delivery named by {@code ackSubject} (a {@code $JS.ACK...}
+   * subject) without routing it: for an in-process consumer (the uplink forwarder acks every
+   * replayed message, and each ack subject is unique, so routing it missed the subject cache each
+   * time). Handled exactly as a routed ack; callable from any thread.
+   */
+  public void ackDirect(String ackSubject) {
+    loop.execute(() -> processAck(ackSubject, PLAIN_ACK, null));
+  }
+
   private void processAck(String subject, byte[] body, String reply) {
     List<String> t = Subjects.tokens(subject);
     int base;
@@ -573,7 +585,9 @@ public final class JetStreamEngine implements AutoCloseable {
     saved.forEach(Consumer::onCommitted);
     FlushBatch b = new FlushBatch();
     for (Reply r : replies) {
-      router.publish(new Msg(r.subject(), null, 0, Unpooled.wrappedBuffer(r.body())), null, Origin.INTERNAL, b);
+      // Each reply subject is used once: matched without filling the router's cache with them.
+      router.publish(router.sublist().matchOnce(r.subject()), new Msg(r.subject(), null, 0,
+          Unpooled.wrappedBuffer(r.body())), null, Origin.INTERNAL, b);
     }
     b.flushAll();
   }

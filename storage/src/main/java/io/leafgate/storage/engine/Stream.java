@@ -531,7 +531,7 @@ public final class Stream {
       }
     }
     try {
-      if (store.remove(seq)) {
+      if (store.removeAcked(seq)) {
         for (Consumer c : consumers.values()) {
           c.onRemovedSeq(seq);
         }

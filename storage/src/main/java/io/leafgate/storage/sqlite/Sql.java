@@ -38,6 +38,10 @@ final class Sql {
   static final String META_AGE_READING = "age_reading";
   static final String META_AGE_WALL = "age_wall";
 
+  /** Page size, pages and free pages in one statement (the store's size after each commit). */
+  static final String PAGE_COUNTS =
+      "SELECT * FROM pragma_page_size(), pragma_page_count(), pragma_freelist_count()";
+
   // ---- streams ----
   static final String STREAMS_ALL =
       "SELECT id, name, config, created_ns, epoch, memory, last_seq, last_ts FROM streams ORDER BY id";
@@ -129,7 +133,7 @@ final class Sql {
   }
 
   static String firstSeqTs(long id) {
-    return "SELECT seq, ts, age FROM " + msgs(id) + " WHERE seq >= ? ORDER BY seq LIMIT 1";
+    return "SELECT seq, ts, age, subj_id FROM " + msgs(id) + " WHERE seq >= ? ORDER BY seq LIMIT 1";
   }
 
   static String subjectNextSeq(long id) {
@@ -176,6 +180,16 @@ final class Sql {
   /** The sequence of the (offset+1)-th newest row matching a WHERE clause: the cut-off for "keep N". */
   static String nthNewest(long id, String where) {
     return "SELECT seq FROM " + msgs(id) + " WHERE " + where + " ORDER BY seq DESC LIMIT 1 OFFSET ?";
+  }
+
+  /** Deletes one row and returns what removal accounting needs (subject id, stored size). */
+  static String deleteOneReturning(long id) {
+    return "DELETE FROM " + msgs(id) + " WHERE seq = ? RETURNING subj_id, " + LEN;
+  }
+
+  /** Deletes a run of sequences and returns what removal accounting needs for each row that went. */
+  static String deleteRangeReturning(long id) {
+    return "DELETE FROM " + msgs(id) + " WHERE seq BETWEEN ? AND ? RETURNING seq, subj_id, " + LEN;
   }
 
   static String deleteWhere(long id, String where) {

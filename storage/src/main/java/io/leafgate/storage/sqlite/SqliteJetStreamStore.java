@@ -495,6 +495,11 @@ public final class SqliteJetStreamStore implements JetStreamStore {
   @Override
   public void commit(Runnable onDurable) throws StoreException {
     checkOpen();
+    for (Entry e : streams.values()) {
+      if (e.file() != null) {
+        e.file().flushRemovals();
+      }
+    }
     if (!pendingStates.isEmpty()) {
       write("save consumer state", () -> {
         PreparedStatement ps = db.prepare(Sql.CONSUMER_UPDATE_STATE);
@@ -568,9 +573,12 @@ public final class SqliteJetStreamStore implements JetStreamStore {
 
   private void measureUsage() {
     try {
-      long pageSize = db.pragmaLong("page_size");
-      long pages = db.pragmaLong("page_count");
-      long free = db.pragmaLong("freelist_count");
+      // After every commit that wrote: one cached statement (three PRAGMA statements, each
+      // prepared and finalized again, cost more than a small commit's own SQL).
+      long[] pf = db.pageCounts();
+      long pageSize = pf[0];
+      long pages = pf[1];
+      long free = pf[2];
       freeBytes = free * pageSize;
       usedMeasured = (pages - free) * pageSize;
       pendingBytes = 0;

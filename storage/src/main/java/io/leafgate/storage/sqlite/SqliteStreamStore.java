@@ -90,6 +90,15 @@ final class SqliteStreamStore implements StreamStore {
   private long[] committed;
   private final HashMap<String, SubjectInfo> undo = new HashMap<>();
   private boolean closed;
+  /**
+   * Acknowledged messages whose removal is deferred ({@link #removeAcked}), ascending. Applied
+   * before any other call on this store and before the group commits, as one range DELETE per run
+   * of consecutive sequences: a workqueue stream drained in order removed its messages one
+   * statement each, the largest cost of the engine thread in an uplink replay.
+   */
+  private long[] deferred = new long[64];
+  private int deferredCount;
+  private static final int DEFERRED_MAX = 4096;
 
   SqliteStreamStore(SqliteDatabase db, SpaceGuard space, String name, long id) {
     this.db = db;
@@ -108,6 +117,7 @@ final class SqliteStreamStore implements StreamStore {
 
   /** Rebuilds everything in memory from the tables (at open, and if a rollback failed). */
   void rebuild(long persistedLastSeq, long persistedLastTs) throws StoreException {
+    deferredCount = 0;
     db.read("load stream " + name, c -> {
       subjects.clear();
       byId.clear();
@@ -189,6 +199,7 @@ final class SqliteStreamStore implements StreamStore {
 
   /** Goes back to the numbers of the last commit (the transaction was rolled back). */
   void revert() {
+    deferredCount = 0;
     long[] c = committed;
     msgs = c[0];
     bytes = c[1];
@@ -213,6 +224,7 @@ final class SqliteStreamStore implements StreamStore {
   }
 
   void close() {
+    deferredCount = 0;
     closed = true;
   }
 
@@ -222,6 +234,12 @@ final class SqliteStreamStore implements StreamStore {
 
   boolean isClosed() {
     return closed;
+  }
+
+  /** Checks the store is open and applies the deferred removals, before any other work on it. */
+  private void ready() throws StoreException {
+    checkOpen();
+    flushRemovals();
   }
 
   private void checkOpen() throws StoreException {
@@ -241,6 +259,7 @@ final class SqliteStreamStore implements StreamStore {
 
   @Override
   public StreamState state() {
+    flushQuietly();
     if (msgs == 0) {
       // Like nats-server, the time of the last message stored is kept after it went (0 if none ever).
       return new StreamState(0, 0, firstSeq, 0, lastSeq, lastTs, 0, 0);
@@ -254,7 +273,7 @@ final class SqliteStreamStore implements StreamStore {
   @Override
   public long append(String subject, byte[] headers, byte[] data, long timestampNanos, long ageNanos, String msgId)
       throws StoreException {
-    checkOpen();
+    ready();
     long size = StoredMessage.sizeOf(subject, headers, data);
     space.reserve(size);
     long seq = lastSeq + 1;
@@ -331,7 +350,7 @@ final class SqliteStreamStore implements StreamStore {
 
   @Override
   public StoredMessage load(long seq) throws StoreException {
-    checkOpen();
+    ready();
     if (seq < firstSeq || seq > lastSeq) {
       return null;
     }
@@ -355,14 +374,14 @@ final class SqliteStreamStore implements StreamStore {
 
   @Override
   public StoredMessage loadNext(String filter, long fromSeq) throws StoreException {
-    checkOpen();
+    ready();
     List<StoredMessage> one = read(filter, fromSeq, 1, 0);
     return one.isEmpty() ? null : one.get(0);
   }
 
   @Override
   public List<StoredMessage> loadBatch(String filter, long fromSeq, int max, long maxBytes) throws StoreException {
-    checkOpen();
+    ready();
     return read(filter, fromSeq, max, maxBytes);
   }
 
@@ -500,7 +519,7 @@ final class SqliteStreamStore implements StreamStore {
 
   @Override
   public StoredMessage loadLast(String filter) throws StoreException {
-    checkOpen();
+    ready();
     if (msgs == 0) {
       return null;
     }
@@ -527,7 +546,7 @@ final class SqliteStreamStore implements StreamStore {
 
   @Override
   public long seqAtOrAfterTime(long timestampNanos) throws StoreException {
-    checkOpen();
+    ready();
     if (msgs == 0) {
       return lastSeq + 1;
     }
@@ -552,24 +571,25 @@ final class SqliteStreamStore implements StreamStore {
     });
   }
 
-  /** {seq, ts, age} of the first message at or after seq, or null. */
+  /** {seq, ts, age, subject id} of the first message at or after seq, or null. */
   private long[] firstAtOrAfter(long seq) throws SQLException {
     PreparedStatement ps = db.prepare(Sql.firstSeqTs(id));
     ps.setLong(1, seq);
     try (ResultSet rs = ps.executeQuery()) {
-      return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)} : null;
+      return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)} : null;
     }
   }
 
   @Override
   public SubjectState subjectState(String subject) throws StoreException {
-    checkOpen();
+    ready();
     SubjectInfo si = subjects.get(subject);
     return si == null ? SubjectState.EMPTY : new SubjectState(si.count, si.first, si.last);
   }
 
   @Override
   public Map<String, Long> subjectCounts(String filter) {
+    flushQuietly();
     Map<String, Long> out = new HashMap<>();
     boolean all = all(filter);
     for (SubjectInfo si : subjects.values()) {
@@ -582,7 +602,7 @@ final class SqliteStreamStore implements StreamStore {
 
   @Override
   public long[] lastSeqPerSubject(String filter) throws StoreException {
-    checkOpen();
+    ready();
     boolean all = all(filter);
     long[] out = new long[subjects.size()];
     int n = 0;
@@ -598,7 +618,7 @@ final class SqliteStreamStore implements StreamStore {
 
   @Override
   public long countMatching(String filter, long fromSeq) throws StoreException {
-    checkOpen();
+    ready();
     if (msgs == 0 || fromSeq > lastSeq) {
       return 0;
     }
@@ -700,6 +720,9 @@ final class SqliteStreamStore implements StreamStore {
 
   /** Updates the numbers after rows went; min and max are the lowest and highest removed seq. */
   private void applyRemoval(Map<Long, long[]> perSubject, long n, long min, long max) throws SQLException {
+    // The new first message of the stream, when the old one went: also the new first of its own
+    // subject (it is the lowest left), which spares that subject's index query below.
+    long[] newFirst = msgs > n && min <= firstSeq ? firstAtOrAfter(firstSeq) : null;
     for (Map.Entry<Long, long[]> e : perSubject.entrySet()) {
       SubjectInfo si = byId.get(e.getKey());
       if (si == null) {
@@ -718,7 +741,8 @@ final class SqliteStreamStore implements StreamStore {
         continue;
       }
       if (si.first >= min && si.first <= max) {
-        si.first = queryLong(Sql.subjectNextSeq(id), si.id, si.first);
+        si.first = newFirst != null && newFirst[3] == si.id ? newFirst[0]
+            : queryLong(Sql.subjectNextSeq(id), si.id, si.first);
       }
       if (si.last >= min && si.last <= max) {
         si.last = queryLong(Sql.subjectPrevSeq(id), si.id, si.last);
@@ -728,7 +752,7 @@ final class SqliteStreamStore implements StreamStore {
     if (msgs == 0) {
       setEmpty();
     } else if (min <= firstSeq) {
-      long[] r = firstAtOrAfter(firstSeq);
+      long[] r = newFirst != null ? newFirst : firstAtOrAfter(firstSeq);
       firstSeq = r[0];
       firstTs = r[1];
       firstAge = r[2];
@@ -757,16 +781,98 @@ final class SqliteStreamStore implements StreamStore {
 
   @Override
   public boolean remove(long seq) throws StoreException {
-    checkOpen();
+    ready();
     if (msgs == 0 || seq < firstSeq || seq > lastSeq) {
       return false;
     }
-    return removeWhere("remove", "seq = ?", seq) > 0;
+    // One statement instead of a SELECT of the victim and a DELETE: workqueue and interest streams
+    // remove every acknowledged message this way, one by one.
+    return db.write("remove from " + name, c -> {
+      PreparedStatement del = db.prepare(Sql.deleteOneReturning(id));
+      del.setLong(1, seq);
+      long sid;
+      long len;
+      try (ResultSet rs = del.executeQuery()) {
+        if (!rs.next()) {
+          return false;
+        }
+        sid = rs.getLong(1);
+        len = rs.getLong(2);
+      }
+      HashMap<Long, long[]> one = new HashMap<>(2);
+      one.put(sid, new long[] {1, len});
+      applyRemoval(one, 1, seq, seq);
+      return true;
+    });
+  }
+
+  @Override
+  public boolean removeAcked(long seq) throws StoreException {
+    checkOpen();
+    if (deferredCount > 0 && seq <= deferred[deferredCount - 1]) {
+      flushRemovals(); // out of order: keep the list ascending
+    }
+    if (msgs == 0 || seq < firstSeq || seq > lastSeq) {
+      return false;
+    }
+    if (deferredCount == deferred.length) {
+      if (deferredCount >= DEFERRED_MAX) {
+        flushRemovals();
+      } else {
+        deferred = Arrays.copyOf(deferred, deferred.length * 2);
+      }
+    }
+    deferred[deferredCount++] = seq;
+    return true;
+  }
+
+  /** Applies the deferred removals, if any (the group's own transaction). */
+  void flushRemovals() throws StoreException {
+    if (deferredCount == 0) {
+      return;
+    }
+    long[] seqs = deferred;
+    int n = deferredCount;
+    deferredCount = 0;
+    db.write("remove from " + name, c -> {
+      Removal r = new Removal();
+      PreparedStatement del = db.prepare(Sql.deleteRangeReturning(id));
+      for (int i = 0; i < n; ) {
+        int j = i;
+        while (j + 1 < n && seqs[j + 1] == seqs[j] + 1) {
+          j++;
+        }
+        del.setLong(1, seqs[i]);
+        del.setLong(2, seqs[j]);
+        try (ResultSet rs = del.executeQuery()) {
+          while (rs.next()) {
+            r.add(rs.getLong(1), rs.getLong(2), rs.getLong(3));
+          }
+        }
+        i = j + 1;
+      }
+      if (r.n > 0) {
+        applyRemoval(r.perSubject, r.n, r.min, r.max);
+      }
+      return null;
+    });
+  }
+
+  /** {@link #flushRemovals} for callers that cannot throw: a failure marks the group failed, so it rolls back. */
+  private void flushQuietly() {
+    if (deferredCount == 0 || closed) {
+      return;
+    }
+    try {
+      flushRemovals();
+    } catch (StoreException e) {
+      org.tinylog.Logger.debug("Deferred removals of {} failed: {}", name, e.getMessage());
+    }
   }
 
   @Override
   public long purge(String filter, long beforeSeq, long keep) throws StoreException {
-    checkOpen();
+    ready();
     if (msgs == 0) {
       return 0;
     }
@@ -851,7 +957,7 @@ final class SqliteStreamStore implements StreamStore {
 
   @Override
   public long trim(long maxMsgs, long maxBytes, long minAgeNanos) throws StoreException {
-    checkOpen();
+    ready();
     boolean overMsgs = maxMsgs >= 0 && msgs > maxMsgs;
     boolean overBytes = maxBytes >= 0 && bytes > maxBytes;
     boolean tooOld = minAgeNanos != Long.MIN_VALUE && msgs > 0 && firstAge < minAgeNanos;
@@ -882,7 +988,7 @@ final class SqliteStreamStore implements StreamStore {
 
   @Override
   public long trimSubject(String subject, long max) throws StoreException {
-    checkOpen();
+    ready();
     SubjectInfo si = subjects.get(subject);
     long keep = Math.max(0, max);
     if (si == null || si.count <= keep) {
@@ -909,7 +1015,7 @@ final class SqliteStreamStore implements StreamStore {
 
   @Override
   public Map<String, Long> msgIdsSince(long ageNanos) throws StoreException {
-    checkOpen();
+    ready();
     return db.read("msg ids of " + name, c -> {
       List<Object[]> found = new ArrayList<>();
       try (ResultSet rs = db.prepare(Sql.idsNewestFirst(id)).executeQuery()) {
@@ -933,7 +1039,7 @@ final class SqliteStreamStore implements StreamStore {
 
   @Override
   public long ageOf(long seq) throws StoreException {
-    checkOpen();
+    ready();
     if (msgs == 0 || seq < firstSeq || seq > lastSeq) {
       return Long.MIN_VALUE;
     }
@@ -948,7 +1054,7 @@ final class SqliteStreamStore implements StreamStore {
 
   @Override
   public List<Long> deletedSeqs(int limit) throws StoreException {
-    checkOpen();
+    ready();
     List<Long> out = new ArrayList<>();
     if (msgs == 0 || lastSeq - firstSeq + 1 == msgs || limit <= 0) {
       return out;
