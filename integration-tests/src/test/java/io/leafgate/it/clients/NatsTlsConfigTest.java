@@ -4,10 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.jr.ob.JSON;
+import io.leafgate.it.harness.GatewayCommand;
 import io.leafgate.it.harness.TestCerts;
-import java.io.File;
-import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -16,9 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -42,22 +38,7 @@ class NatsTlsConfigTest {
     certs = TestCerts.create(tmp.resolve("certs"));
   }
 
-  private static Process leafgate(Path config, Path log, String command) throws IOException {
-    Path lib = ExternalProcess.repoRoot().resolve("gateway/target/dist/lib");
-    assertTrue(Files.isDirectory(lib), "the distribution is not built (" + lib + ")");
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx128m", "-XX:+UseSerialGC", "-cp",
-        lib + File.separator + "*", "io.leafgate.gateway.Main", command, "-c", config.toString()));
-    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-  }
 
-  private static String read(Path f) {
-    try {
-      return Files.exists(f) ? Files.readString(f, StandardCharsets.UTF_8) : "";
-    } catch (IOException e) {
-      return "(" + e + ")";
-    }
-  }
 
   @Test
   void badTlsBlockIsExit78WithEveryErrorAtFileAndLine(@TempDir Path dir) throws Exception {
@@ -75,9 +56,9 @@ class NatsTlsConfigTest {
         "}",
         ""));
     Path log = dir.resolve("leafgate.log");
-    Process p = leafgate(config, log, "run");
+    Process p = GatewayCommand.start(config, log, "run");
     assertTrue(p.waitFor(60, TimeUnit.SECONDS), "leafgate did not exit");
-    String out = read(log);
+    String out = GatewayCommand.read(log);
     assertEquals(78, p.exitValue(), "exit code; output:\n" + out);
     assertTrue(out.contains(config + ":6: tls key_file \"" + certs.clientKey + "\": does not match the certificate"),
         "a key of another certificate:\n" + out);
@@ -100,20 +81,12 @@ class NatsTlsConfigTest {
         + "mqtt { port: 0 }\n"
         + "tls {\n  cert_file: \"" + certs.serverCert + "\"\n  key_file: \"" + certs.serverKey + "\"\n}\n");
     Path log = dir.resolve("leafgate.log");
-    Process p = leafgate(config, log, "run");
+    Process p = GatewayCommand.start(config, log, "run");
     try {
-      Path ports = dir.resolve("store").resolve("leafgate_" + p.pid() + ".ports");
-      Await.until(Duration.ofSeconds(60), () -> {
-        if (!p.isAlive()) {
-          throw new AssertionError("leafgate exited with " + p.exitValue() + ": " + read(log));
-        }
-        return Files.exists(ports) ? null : "no ports file yet";
-      });
-      Map<String, Object> urls = JSON.std.mapFrom(Files.readString(ports));
-      URI nats = URI.create(String.valueOf(((List<?>) urls.get("nats")).get(0)));
-      assertEquals("tls", nats.getScheme(), "nats-server writes tls:// for a TLS client port: " + urls);
-      assertTrue(read(log).contains("Listening for NATS clients on 127.0.0.1:" + nats.getPort() + ", TLS required"),
-          read(log));
+      URI nats = GatewayCommand.awaitPort(p, dir.resolve("store"), log, "nats");
+      assertEquals("tls", nats.getScheme(), "nats-server writes tls:// for a TLS client port: " + nats);
+      assertTrue(GatewayCommand.read(log).contains("Listening for NATS clients on 127.0.0.1:" + nats.getPort() + ", TLS required"),
+          GatewayCommand.read(log));
       int localPort;
       String info;
       try (Socket s = new Socket()) {
@@ -138,12 +111,12 @@ class NatsTlsConfigTest {
       }
       assertTrue(info.startsWith("INFO {") && info.contains("\"tls_required\":true"), info);
       String expected = "client 127.0.0.1:" + localPort + " closed: TLS handshake failed: the client did not start TLS";
-      Await.until(Duration.ofSeconds(10), () -> read(log).contains(expected) ? null : "not logged yet: " + expected);
-      Matcher m = Pattern.compile("INFO.*cid=\\d+ " + Pattern.quote(expected)).matcher(read(log));
-      assertTrue(m.find(), "not one INFO sentence with a connection id:\n" + read(log));
-      assertFalse(m.find(), "logged more than once:\n" + read(log));
-      assertFalse(read(log).contains("ERROR"), "an error was logged:\n" + read(log));
-      assertFalse(read(log).contains("\tat "), "a stack trace was logged:\n" + read(log));
+      Await.until(Duration.ofSeconds(10), () -> GatewayCommand.read(log).contains(expected) ? null : "not logged yet: " + expected);
+      Matcher m = Pattern.compile("INFO.*cid=\\d+ " + Pattern.quote(expected)).matcher(GatewayCommand.read(log));
+      assertTrue(m.find(), "not one INFO sentence with a connection id:\n" + GatewayCommand.read(log));
+      assertFalse(m.find(), "logged more than once:\n" + GatewayCommand.read(log));
+      assertFalse(GatewayCommand.read(log).contains("ERROR"), "an error was logged:\n" + GatewayCommand.read(log));
+      assertFalse(GatewayCommand.read(log).contains("\tat "), "a stack trace was logged:\n" + GatewayCommand.read(log));
     } finally {
       p.destroy();
       if (!p.waitFor(20, TimeUnit.SECONDS)) {

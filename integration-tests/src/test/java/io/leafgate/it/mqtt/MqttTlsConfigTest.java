@@ -4,12 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.jr.ob.JSON;
+import io.leafgate.it.harness.GatewayCommand;
 import io.leafgate.it.harness.TestCerts;
 import io.leafgate.leaf.config.ConfigLoader;
 import io.leafgate.leaf.config.TlsOptions;
-import java.io.File;
-import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -18,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -42,28 +39,7 @@ class MqttTlsConfigTest {
     certs = TestCerts.create(tmp.resolve("certs"));
   }
 
-  /** The built distribution's jars ({@code gateway/target/dist/lib}, made by the gateway module's package). */
-  private static Path distributionLib() {
-    Path p = Path.of("").toAbsolutePath();
-    while (p != null && !Files.exists(p.resolve("leafgate"))) {
-      p = p.getParent();
-    }
-    if (p == null || !Files.isDirectory(p.resolve("gateway/target/dist/lib"))) {
-      throw new IllegalStateException("the distribution is not built (gateway/target/dist/lib)");
-    }
-    return p.resolve("gateway/target/dist/lib");
-  }
 
-  /** The gateway as a process on {@code config}, its output in {@code log}. */
-  private static Process leafgate(Path config, Path log, String... command) throws IOException {
-    Path lib = distributionLib();
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> cmd = new java.util.ArrayList<>(List.of(java, "-Xmx128m", "-XX:+UseSerialGC", "-cp",
-        lib + File.separator + "*", "io.leafgate.gateway.Main"));
-    cmd.addAll(List.of(command));
-    cmd.addAll(List.of("-c", config.toString()));
-    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-  }
 
   @Test
   void badTlsBlockIsExit78WithEveryErrorAtFileAndLine(@TempDir Path dir) throws Exception {
@@ -84,7 +60,7 @@ class MqttTlsConfigTest {
         "}",
         ""));
     Path log = dir.resolve("leafgate.log");
-    Process p = leafgate(config, log, "run");
+    Process p = GatewayCommand.start(config, log, "run");
     assertTrue(p.waitFor(60, TimeUnit.SECONDS), "leafgate did not exit");
     String out = Files.readString(log);
     assertEquals(78, p.exitValue(), "exit code; output:\n" + out);
@@ -106,7 +82,7 @@ class MqttTlsConfigTest {
     Files.writeString(config, "mqtt {\n  tls {\n    cert_file: \"" + certs.serverCert + "\"\n    key_file: \""
         + certs.clientKey + "\"\n  }\n}\n");
     Path log = dir.resolve("check.log");
-    Process p = leafgate(config, log, "check");
+    Process p = GatewayCommand.start(config, log, "check");
     assertTrue(p.waitFor(60, TimeUnit.SECONDS), "leafgate check did not exit");
     String out = Files.readString(log);
     assertEquals(78, p.exitValue(), out);
@@ -121,20 +97,12 @@ class MqttTlsConfigTest {
         + "mqtt {\n  listen: \"127.0.0.1:-1\"\n  tls {\n    cert_file: \"" + certs.serverCert + "\"\n"
         + "    key_file: \"" + certs.serverKey + "\"\n  }\n}\n");
     Path log = dir.resolve("leafgate.log");
-    Process p = leafgate(config, log, "run");
+    Process p = GatewayCommand.start(config, log, "run");
     try {
-      Path ports = dir.resolve("store").resolve("leafgate_" + p.pid() + ".ports");
-      Await.until(Duration.ofSeconds(60), () -> {
-        if (!p.isAlive()) {
-          throw new AssertionError("leafgate exited with " + p.exitValue() + ": " + read(log));
-        }
-        return Files.exists(ports) ? null : "no ports file yet";
-      });
-      Map<String, Object> urls = JSON.std.mapFrom(Files.readString(ports));
-      URI mqtt = URI.create(String.valueOf(((List<?>) urls.get("mqtt")).get(0)));
+      URI mqtt = GatewayCommand.awaitPort(p, dir.resolve("store"), log, "mqtt");
       assertEquals("mqtts", mqtt.getScheme(), "the ports file names the TLS listener");
-      assertTrue(read(log).contains("Listening for MQTT clients on 127.0.0.1:" + mqtt.getPort() + ", TLS only"),
-          read(log));
+      assertTrue(GatewayCommand.read(log).contains("Listening for MQTT clients on 127.0.0.1:" + mqtt.getPort() + ", TLS only"),
+          GatewayCommand.read(log));
       int localPort;
       try (Socket s = new Socket()) {
         s.connect(new InetSocketAddress("127.0.0.1", mqtt.getPort()), 5000);
@@ -152,11 +120,11 @@ class MqttTlsConfigTest {
         }
       }
       String expected = "mqtt client 127.0.0.1:" + localPort + " closed: TLS handshake failed: the client did not start TLS";
-      Await.until(Duration.ofSeconds(10), () -> read(log).contains(expected) ? null : "not logged yet: " + expected);
-      Matcher m = Pattern.compile("cid=\\d+ " + Pattern.quote(expected)).matcher(read(log));
-      assertTrue(m.find(), "the sentence has no connection id:\n" + read(log));
-      assertTrue(!m.find(), "logged more than once:\n" + read(log));
-      assertTrue(!read(log).contains("ERROR"), "an error was logged:\n" + read(log));
+      Await.until(Duration.ofSeconds(10), () -> GatewayCommand.read(log).contains(expected) ? null : "not logged yet: " + expected);
+      Matcher m = Pattern.compile("cid=\\d+ " + Pattern.quote(expected)).matcher(GatewayCommand.read(log));
+      assertTrue(m.find(), "the sentence has no connection id:\n" + GatewayCommand.read(log));
+      assertTrue(!m.find(), "logged more than once:\n" + GatewayCommand.read(log));
+      assertTrue(!GatewayCommand.read(log).contains("ERROR"), "an error was logged:\n" + GatewayCommand.read(log));
     } finally {
       p.destroy();
       if (!p.waitFor(20, TimeUnit.SECONDS)) {
@@ -165,13 +133,6 @@ class MqttTlsConfigTest {
     }
   }
 
-  private static String read(Path f) {
-    try {
-      return Files.readString(f);
-    } catch (IOException e) {
-      return "(" + e + ")";
-    }
-  }
 
   @Test
   void olderPemKeyFormatsWork(@TempDir Path dir) throws Exception {

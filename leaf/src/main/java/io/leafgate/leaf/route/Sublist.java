@@ -159,6 +159,19 @@ public final class Sublist {
 
   /** The subscriptions matching a literal subject. */
   public SublistResult match(String subject) {
+    return match(subject, true);
+  }
+
+  /**
+   * Like {@link #match}, for a subject that is used once (a reply inbox of one request, such as a
+   * JetStream publish ack): a cached result is used, but a new one is not added, so a stream of
+   * unique subjects neither pays for cache inserts and sweeps nor evicts the subjects that repeat.
+   */
+  public SublistResult matchOnce(String subject) {
+    return match(subject, false);
+  }
+
+  private SublistResult match(String subject, boolean keep) {
     matches.increment();
     SublistResult r = cache.get(subject);
     if (r != null) {
@@ -170,36 +183,16 @@ public final class Sublist {
       Collector c = new Collector();
       matchLevel(root, subject, 0, c);
       r = c.result();
-      cache.put(subject, r);
+      if (keep) {
+        cache.put(subject, r); // under the read lock: a writer drops the cache before the tree moves
+      }
     } finally {
       lock.readLock().unlock();
     }
-    if (cache.size() > CACHE_MAX) {
+    if (keep && cache.size() > CACHE_MAX) {
       sweep();
     }
     return r;
-  }
-
-  /**
-   * Like {@link #match}, for a subject that is used once (a reply inbox of one request, such as a
-   * JetStream publish ack): a cached result is used, but a new one is not added, so a stream of
-   * unique subjects neither pays for cache inserts and sweeps nor evicts the subjects that repeat.
-   */
-  public SublistResult matchOnce(String subject) {
-    matches.increment();
-    SublistResult r = cache.get(subject);
-    if (r != null) {
-      cacheHits.increment();
-      return r;
-    }
-    lock.readLock().lock();
-    try {
-      Collector c = new Collector();
-      matchLevel(root, subject, 0, c);
-      return c.result();
-    } finally {
-      lock.readLock().unlock();
-    }
   }
 
   private void sweep() {
