@@ -4,11 +4,7 @@ import static io.leafgate.it.proto.Differential.Input.of;
 
 import io.leafgate.it.proto.Differential.Input;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -18,21 +14,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * JSON is read (nats-server uses Go's encoding/json into a typed struct). Each case is sent to a
  * nats-server and to leafgate, and the replies and the connection's fate must be the same.
  */
-class ConnectDifferentialTest {
-  @TempDir static Path tmp;
-  static PeerPair peers;
-
-  @BeforeAll
-  static void startPeers() throws IOException {
-    peers = PeerPair.start(tmp);
-  }
-
-  @AfterAll
-  static void stopPeers() {
-    if (peers != null) {
-      peers.close();
-    }
-  }
+class ConnectDifferentialTest extends DefaultPeersTest {
 
   static Stream<Arguments> cases() {
     return Stream.of(

@@ -6,37 +6,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.leafgate.it.proto.Differential.Input;
 import io.leafgate.it.proto.Differential.Transcript;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Where leafgate deliberately answers differently from nats-server 2.9.10. Each test pins both
  * behaviours: nats-server's, so that a change there is noticed, and leafgate's, with the reason it
  * does not copy nats-server.
  */
-class KnownDifferencesTest {
+class KnownDifferencesTest extends DefaultPeersTest {
   private static final String QUIET = "CONNECT {\"verbose\":false}\r\n";
   private static final String INFO = "INFO {server_id:string, version:string, client_id:number, client_ip:string,"
       + " proto=1, headers=true, max_payload=1048576, auth_required=absent}";
 
-  @TempDir static Path tmp;
-  static PeerPair peers;
-
-  @BeforeAll
-  static void startPeers() throws IOException {
-    peers = PeerPair.start(tmp);
-  }
-
-  @AfterAll
-  static void stopPeers() {
-    if (peers != null) {
-      peers.close();
-    }
-  }
 
   private static void assertTranscripts(Input in, String nats, String leaf) throws IOException {
     Transcript n = Differential.run(peers.nats.port(), in);

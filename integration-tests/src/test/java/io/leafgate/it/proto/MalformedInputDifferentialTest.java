@@ -4,11 +4,7 @@ import static io.leafgate.it.proto.Differential.Input.of;
 
 import io.leafgate.it.proto.Differential.Input;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -19,24 +15,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * silent close, and some with an {@code -ERR} while keeping the connection; leafgate must do the
  * same.
  */
-class MalformedInputDifferentialTest {
+class MalformedInputDifferentialTest extends DefaultPeersTest {
   private static final String QUIET = "CONNECT {\"verbose\":false}\r\n";
   private static final String VERBOSE = "CONNECT {\"verbose\":true}\r\n";
 
-  @TempDir static Path tmp;
-  static PeerPair peers;
-
-  @BeforeAll
-  static void startPeers() throws IOException {
-    peers = PeerPair.start(tmp);
-  }
-
-  @AfterAll
-  static void stopPeers() {
-    if (peers != null) {
-      peers.close();
-    }
-  }
 
   static Stream<Arguments> cases() {
     return Stream.of(

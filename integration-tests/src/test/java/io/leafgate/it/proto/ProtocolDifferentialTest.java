@@ -8,13 +8,9 @@ import io.leafgate.it.proto.Differential.Ending;
 import io.leafgate.it.proto.Differential.Input;
 import io.leafgate.it.proto.Differential.Transcript;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -28,24 +24,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@link #sameSubjectSubscriptionsAllGetACopy} compares counts. (One more ordering case, where the
  * two servers differ, is in {@link KnownDifferencesTest}.)
  */
-class ProtocolDifferentialTest {
+class ProtocolDifferentialTest extends DefaultPeersTest {
   private static final String QUIET = "CONNECT {\"verbose\":false}\r\n";
   private static final String HDRS = "CONNECT {\"verbose\":false,\"headers\":true}\r\n";
 
-  @TempDir static Path tmp;
-  static PeerPair peers;
-
-  @BeforeAll
-  static void startPeers() throws IOException {
-    peers = PeerPair.start(tmp);
-  }
-
-  @AfterAll
-  static void stopPeers() {
-    if (peers != null) {
-      peers.close();
-    }
-  }
 
   static Stream<Arguments> cases() {
     return Stream.of(
