@@ -312,11 +312,51 @@ final class MqttConnection extends ChannelInboundHandlerAdapter implements Link 
     channel.config().setAutoRead(false);
     if (version == 5 && state == State.CONNECTED) {
       MqttFixedHeader fh = new MqttFixedHeader(MqttMessageType.DISCONNECT, false, MqttQoS.AT_MOST_ONCE, false, 0);
+      ChannelFutureListener then = reason == CloseReason.SERVER_SHUTDOWN ? ChannelFutureListener.CLOSE
+          : f -> closeAfterReasonIsRead();
       channel.writeAndFlush(new MqttMessage(fh, new MqttReasonCodeAndPropertiesVariableHeader((byte) v5reason,
-          MqttProperties.NO_PROPERTIES))).addListener(ChannelFutureListener.CLOSE);
+          MqttProperties.NO_PROPERTIES))).addListener(then);
     } else {
       channel.close();
     }
+  }
+
+  /** Bytes a client may still send after a protocol-error DISCONNECT before it is cut off at once. */
+  private static final int LINGER_BYTES = 1 << 20;
+  private static final long LINGER_MILLIS = 1000;
+
+  /**
+   * Closes a connection that was just told why (a v5 DISCONNECT after a protocol error) so that the
+   * client can read the reason: closing a socket with unread input makes the kernel send a reset,
+   * which can destroy the DISCONNECT before the client reads it (a client still writing an
+   * oversized packet, say). So the output is shut after the DISCONNECT and what the client still
+   * sends is read and thrown away, up to {@link #LINGER_BYTES} or {@link #LINGER_MILLIS}, until it
+   * closes its side.
+   */
+  private void closeAfterReasonIsRead() {
+    if (!channel.isActive() || !(channel instanceof io.netty.channel.socket.DuplexChannel duplex)) {
+      channel.close();
+      return;
+    }
+    channel.pipeline().addFirst("linger", new ChannelInboundHandlerAdapter() {
+      private long discarded;
+
+      @Override
+      public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        discarded += msg instanceof io.netty.buffer.ByteBuf b ? b.readableBytes() : 0;
+        io.netty.util.ReferenceCountUtil.release(msg);
+        if (discarded > LINGER_BYTES) {
+          ctx.close();
+        }
+      }
+    });
+    duplex.shutdownOutput().addListener(f -> {
+      channel.config().setAutoRead(true);
+      channel.read();
+    });
+    channel.eventLoop().schedule(() -> {
+      channel.close();
+    }, LINGER_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   /** Server shutdown: v5 clients get DISCONNECT 0x8B; no will is published. */
