@@ -1,5 +1,6 @@
 package io.leafgate.it.clients;
 
+import io.leafgate.it.harness.Await;
 import static io.leafgate.it.clients.Jnats.WAIT;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,5 +1,6 @@
 package io.leafgate.it.clients;
 
+import io.leafgate.it.harness.Await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,8 +38,6 @@ class NatsTlsConfigTest {
   static void makeCerts() throws Exception {
     certs = TestCerts.create(tmp.resolve("certs"));
   }
-
-
 
   @Test
   void badTlsBlockIsExit78WithEveryErrorAtFileAndLine(@TempDir Path dir) throws Exception {

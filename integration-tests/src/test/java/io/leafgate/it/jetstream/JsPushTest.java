@@ -1,5 +1,6 @@
 package io.leafgate.it.jetstream;
 
+import io.leafgate.it.harness.Await;
 import static io.leafgate.it.jetstream.Clients.bytes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;

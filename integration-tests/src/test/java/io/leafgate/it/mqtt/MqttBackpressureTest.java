@@ -1,5 +1,6 @@
 package io.leafgate.it.mqtt;
 
+import io.leafgate.it.harness.Await;
 import static io.leafgate.mqtt.server.RawMqttClient.connect;
 import static io.leafgate.mqtt.server.RawMqttClient.subscribe;
 import static org.junit.jupiter.api.Assertions.assertEquals;

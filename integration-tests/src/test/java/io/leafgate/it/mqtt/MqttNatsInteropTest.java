@@ -1,5 +1,6 @@
 package io.leafgate.it.mqtt;
 
+import io.leafgate.it.harness.Await;
 import io.leafgate.mqtt.server.RawMqttClient;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

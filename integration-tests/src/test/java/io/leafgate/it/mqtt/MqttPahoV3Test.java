@@ -1,5 +1,6 @@
 package io.leafgate.it.mqtt;
 
+import io.leafgate.it.harness.Await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

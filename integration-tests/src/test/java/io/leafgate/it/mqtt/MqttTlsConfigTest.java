@@ -1,5 +1,6 @@
 package io.leafgate.it.mqtt;
 
+import io.leafgate.it.harness.Await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -38,8 +39,6 @@ class MqttTlsConfigTest {
   static void makeCerts() throws Exception {
     certs = TestCerts.create(tmp.resolve("certs"));
   }
-
-
 
   @Test
   void badTlsBlockIsExit78WithEveryErrorAtFileAndLine(@TempDir Path dir) throws Exception {
@@ -132,7 +131,6 @@ class MqttTlsConfigTest {
       }
     }
   }
-
 
   @Test
   void olderPemKeyFormatsWork(@TempDir Path dir) throws Exception {
