@@ -66,6 +66,8 @@ public final class Consumer {
   private EngineLoop.Timer inactiveTimer;
   private long lastActivityNanos = System.nanoTime();
   private long lastPushDeliveryNanos = System.nanoTime();
+  /** The byte window of a push consumer with flow_control, else null (an update cannot change either). */
+  private final FlowControl flow;
   private boolean kickQueued;
   private boolean stateDirty;
   private boolean deleted;
@@ -93,6 +95,12 @@ public final class Consumer {
     this.name = name;
     this.config = config;
     this.createdNanos = createdNanos;
+    this.flow = flowControlFor(config);
+  }
+
+  private FlowControl flowControlFor(ConsumerConfig c) {
+    return c.flowControl && !c.isPull()
+        ? new FlowControl(stream.name(), name, FlowControl.limitFor(stream.engine.options().maxPending())) : null;
   }
 
   /** Positions a new consumer by its deliver policy. */
@@ -271,6 +279,9 @@ public final class Consumer {
       } else {
         if (!stream.engine.hasInterest(config.deliverSubject)) {
           return;
+        }
+        if (flow != null && flow.stalled()) {
+          return; // until the client answers the flow control request
         }
         target = config.deliverSubject;
       }
@@ -504,6 +515,18 @@ public final class Consumer {
       data = new byte[0];
     }
     stream.engine.deliver(target, m.subject(), reply, hdr, data);
+    if (flow != null && flow.onDelivered(target.length() + reply.length() + (hdr == null ? 0 : hdr.length)
+        + data.length)) {
+      stream.engine.deliverStatus(target, flow.request(), FlowControl.REQUEST);
+    }
+  }
+
+  /** A message on {@code $JS.FC.<stream>.<consumer>.*}: the client's answer to a flow control request. */
+  void onFlowControlAnswer(String subject) {
+    lastActivityNanos = System.nanoTime();
+    if (flow != null && flow.onAnswer(subject)) {
+      kick();
+    }
   }
 
   private long ackWaitFor(int deliveries) {
@@ -812,8 +835,14 @@ public final class Consumer {
     long now = System.nanoTime();
     if (now - lastPushDeliveryNanos >= config.idleHeartbeat - 1_000_000
         && stream.engine.hasInterest(config.deliverSubject)) {
-      stream.engine.deliverStatus(config.deliverSubject, Headers.block("100 Idle Heartbeat",
-          "Nats-Last-Consumer", Long.toString(dseq), "Nats-Last-Stream", Long.toString(deliveredSseq)));
+      String stalledOn = flow == null ? null : flow.pendingReply();
+      byte[] hb = stalledOn == null
+          ? Headers.block("100 Idle Heartbeat", "Nats-Last-Consumer", Long.toString(dseq),
+              "Nats-Last-Stream", Long.toString(deliveredSseq))
+          // A client that lost the request (or a new subscriber of a durable) answers this one.
+          : Headers.block("100 Idle Heartbeat", "Nats-Last-Consumer", Long.toString(dseq),
+              "Nats-Last-Stream", Long.toString(deliveredSseq), "Nats-Consumer-Stalled", stalledOn);
+      stream.engine.deliverStatus(config.deliverSubject, hb);
       lastPushDeliveryNanos = now;
     }
     heartbeatTimer = stream.engine.loop().schedule(config.idleHeartbeat, this::pushHeartbeat);
