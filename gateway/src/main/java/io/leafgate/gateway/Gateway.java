@@ -139,7 +139,7 @@ public final class Gateway implements AutoCloseable {
   private void startJetStream() throws IOException {
     jsStore = openStore();
     jetStream = new JetStreamEngine(router, jsStore, new JetStreamEngine.Options(options.jetStreamDomain,
-        options.jetStreamMaxStore, options.jetStreamMaxMemory, identity.name()));
+        options.jetStreamMaxStore, options.jetStreamMaxMemory, identity.name(), options.maxPending));
     try {
       jetStream.start();
     } catch (StoreException e) {

@@ -51,6 +51,15 @@ public final class Consumer {
   private final TreeSet<Long> redeliver = new TreeSet<>();
   /** Acknowledged above the floor (out-of-order acks): persisted, skipped after a restart. */
   private final TreeSet<Long> ackedAbove = new TreeSet<>();
+  /** The stream sequences of {@link #pending}'s deliveries that are redeliveries: their counts are persisted. */
+  private final TreeSet<Long> redeliveredSeqs = new TreeSet<>();
+  /**
+   * After a restart, the last stream sequence delivered before it: unacknowledged messages up to it
+   * come again from {@link #nextSeq} as redeliveries, counting on from {@link #restoredCounts}.
+   */
+  private long restoredSseq;
+  /** Deliveries before the restart of messages delivered more than once and not yet sent again. */
+  private final TreeMap<Long, Integer> restoredCounts = new TreeMap<>();
   /** Initial last-per-subject sequences still to deliver. */
   private final ArrayDeque<Long> initial = new ArrayDeque<>();
   private final ArrayDeque<StoredMessage> prefetch = new ArrayDeque<>();
@@ -66,6 +75,8 @@ public final class Consumer {
   private EngineLoop.Timer inactiveTimer;
   private long lastActivityNanos = System.nanoTime();
   private long lastPushDeliveryNanos = System.nanoTime();
+  /** The byte window of a push consumer with flow_control, else null (an update cannot change either). */
+  private final FlowControl flow;
   private boolean kickQueued;
   private boolean stateDirty;
   private boolean deleted;
@@ -93,6 +104,12 @@ public final class Consumer {
     this.name = name;
     this.config = config;
     this.createdNanos = createdNanos;
+    this.flow = flowControlFor(config);
+  }
+
+  private FlowControl flowControlFor(ConsumerConfig c) {
+    return c.flowControl && !c.isPull()
+        ? new FlowControl(stream.name(), name, FlowControl.limitFor(stream.engine.options().maxPending())) : null;
   }
 
   /** Positions a new consumer by its deliver policy. */
@@ -148,7 +165,18 @@ public final class Consumer {
     for (long a : s.ackedAbove()) {
       ackedAbove.add(a);
     }
-    nextSeq = config.ackPolicy == ConsumerConfig.AckPolicy.NONE ? deliveredSseq + 1 : ackFloorS + 1;
+    long[] r = s.redelivered();
+    for (int i = 0; i + 1 < r.length; i += 2) {
+      if (r[i] > ackFloorS) {
+        restoredCounts.put(r[i], (int) Math.min(Integer.MAX_VALUE, r[i + 1]));
+      }
+    }
+    if (config.ackPolicy == ConsumerConfig.AckPolicy.NONE) {
+      nextSeq = deliveredSseq + 1;
+    } else {
+      nextSeq = ackFloorS + 1;
+      restoredSseq = deliveredSseq;
+    }
   }
 
   ConsumerState state() {
@@ -157,7 +185,32 @@ public final class Consumer {
     for (long a : ackedAbove) {
       above[i++] = a;
     }
-    return new ConsumerState(dseq, deliveredSseq, ackFloorD, ackFloorS, above);
+    return new ConsumerState(dseq, deliveredSseq, ackFloorD, ackFloorS, above, redeliveredPairs());
+  }
+
+  private static final long[] NONE = new long[0];
+
+  /** Delivery counts above 1 of unacknowledged messages, as {@link ConsumerState#redelivered()} pairs. */
+  private long[] redeliveredPairs() {
+    if (redeliveredSeqs.isEmpty() && restoredCounts.isEmpty()) {
+      return NONE;
+    }
+    TreeMap<Long, Integer> all = new TreeMap<>(restoredCounts);
+    for (long seq : redeliveredSeqs) {
+      all.put(seq, pending.get(seq).deliveries);
+    }
+    long[] pairs = new long[all.size() * 2];
+    int i = 0;
+    for (Map.Entry<Long, Integer> e : all.entrySet()) {
+      pairs[i++] = e.getKey();
+      pairs[i++] = e.getValue();
+    }
+    return pairs;
+  }
+
+  /** How often a message owed again after the restart was delivered before it (at least once). */
+  private int deliveriesBeforeRestart(long seq) {
+    return restoredCounts.getOrDefault(seq, 1);
   }
 
   boolean takeStateDirty() {
@@ -192,10 +245,11 @@ public final class Consumer {
 
   /** Whether {@code seq} counts as acknowledged by this consumer (interest retention). */
   boolean hasAcked(long seq) {
-    if (seq <= ackFloorS) {
+    if (seq <= ackFloorS || ackedAbove.contains(seq)) {
       return true;
     }
-    return seq <= deliveredSseq && !pending.containsKey(seq) && !redeliver.contains(seq);
+    // Below nextSeq: after a restart, what is still to be delivered again is not acknowledged.
+    return seq <= deliveredSseq && seq < nextSeq && !pending.containsKey(seq) && !redeliver.contains(seq);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -271,6 +325,9 @@ public final class Consumer {
       } else {
         if (!stream.engine.hasInterest(config.deliverSubject)) {
           return;
+        }
+        if (flow != null && flow.stalled()) {
+          return; // until the client answers the flow control request
         }
         target = config.deliverSubject;
       }
@@ -414,8 +471,16 @@ public final class Consumer {
         continue;
       }
       nextSeq = m.seq() + 1;
-      if (ackedAbove.contains(m.seq())) {
+      if (m.seq() <= ackFloorS || ackedAbove.contains(m.seq())) {
         numPendingDecrement();
+        continue;
+      }
+      if (m.seq() <= restoredSseq && config.maxDeliver > 0 && deliveriesBeforeRestart(m.seq()) >= config.maxDeliver) {
+        // It ran out of deliveries before the restart: never sent again, as in onAckTimer.
+        numPendingDecrement();
+        restoredCounts.remove(m.seq());
+        ackedAbove.add(m.seq());
+        updateFloor();
         continue;
       }
       numPendingDecrement();
@@ -467,6 +532,11 @@ public final class Consumer {
     if (p != null) {
       deliveries = p.deliveries + 1;
       numRedelivered += p.deliveries == 1 ? 1 : 0;
+    } else if (m.seq() <= restoredSseq) {
+      // Delivered before the restart and not acknowledged: this is a redelivery.
+      deliveries = deliveriesBeforeRestart(m.seq()) + 1;
+      restoredCounts.remove(m.seq());
+      numRedelivered++;
     }
     dseq++;
     if (m.seq() > deliveredSseq) {
@@ -483,6 +553,9 @@ public final class Consumer {
       ackFloorS = deliveredSseq;
     } else {
       long deadline = now + ackWaitFor(deliveries);
+      if (deliveries > 1) {
+        redeliveredSeqs.add(m.seq());
+      }
       if (p == null) {
         pending.put(m.seq(), new Pending(dseq, deliveries, deadline, wall));
         pendingDseqs.add(dseq);
@@ -504,6 +577,18 @@ public final class Consumer {
       data = new byte[0];
     }
     stream.engine.deliver(target, m.subject(), reply, hdr, data);
+    if (flow != null && flow.onDelivered(target.length() + reply.length() + (hdr == null ? 0 : hdr.length)
+        + data.length)) {
+      stream.engine.deliverStatus(target, flow.request(), FlowControl.REQUEST);
+    }
+  }
+
+  /** A message on {@code $JS.FC.<stream>.<consumer>.*}: the client's answer to a flow control request. */
+  void onFlowControlAnswer(String subject) {
+    lastActivityNanos = System.nanoTime();
+    if (flow != null && flow.onAnswer(subject)) {
+      kick();
+    }
   }
 
   private long ackWaitFor(int deliveries) {
@@ -686,6 +771,9 @@ public final class Consumer {
     Pending p = pending.remove(sseq);
     if (p != null) {
       pendingDseqs.remove(p.dseq);
+      if (p.deliveries > 1) {
+        redeliveredSeqs.remove(sseq);
+      }
     }
     return p;
   }
@@ -694,7 +782,8 @@ public final class Consumer {
   private void updateFloor() {
     if (pending.isEmpty()) {
       ackFloorD = dseq;
-      ackFloorS = deliveredSseq;
+      // After a restart, not past what is still to be delivered again (from nextSeq).
+      ackFloorS = Math.max(ackFloorS, Math.min(deliveredSseq, nextSeq - 1));
     } else {
       Map.Entry<Long, Pending> first = pending.firstEntry();
       long s = first.getKey() - 1;
@@ -704,6 +793,7 @@ public final class Consumer {
       }
     }
     ackedAbove.headSet(ackFloorS, true).clear();
+    restoredCounts.headMap(ackFloorS, true).clear();
     stateDirty = true;
   }
 
@@ -812,8 +902,14 @@ public final class Consumer {
     long now = System.nanoTime();
     if (now - lastPushDeliveryNanos >= config.idleHeartbeat - 1_000_000
         && stream.engine.hasInterest(config.deliverSubject)) {
-      stream.engine.deliverStatus(config.deliverSubject, Headers.block("100 Idle Heartbeat",
-          "Nats-Last-Consumer", Long.toString(dseq), "Nats-Last-Stream", Long.toString(deliveredSseq)));
+      String stalledOn = flow == null ? null : flow.pendingReply();
+      byte[] hb = stalledOn == null
+          ? Headers.block("100 Idle Heartbeat", "Nats-Last-Consumer", Long.toString(dseq),
+              "Nats-Last-Stream", Long.toString(deliveredSseq))
+          // A client that lost the request (or a new subscriber of a durable) answers this one.
+          : Headers.block("100 Idle Heartbeat", "Nats-Last-Consumer", Long.toString(dseq),
+              "Nats-Last-Stream", Long.toString(deliveredSseq), "Nats-Consumer-Stalled", stalledOn);
+      stream.engine.deliverStatus(config.deliverSubject, hb);
       lastPushDeliveryNanos = now;
     }
     heartbeatTimer = stream.engine.loop().schedule(config.idleHeartbeat, this::pushHeartbeat);

@@ -43,8 +43,17 @@ import org.tinylog.Logger;
  * durable.
  */
 public final class JetStreamEngine implements AutoCloseable {
-  /** Settings the engine needs from the configuration. */
-  public record Options(String domain, long maxFileStore, long maxMemoryStore, String serverName) {}
+  /**
+   * Settings the engine needs from the configuration.
+   *
+   * @param maxPending a client connection's {@code max_pending}: push flow control windows stay
+   *     within half of it, so a client that reads is never cut off by its own consumer's window
+   */
+  public record Options(String domain, long maxFileStore, long maxMemoryStore, String serverName, long maxPending) {
+    public Options(String domain, long maxFileStore, long maxMemoryStore, String serverName) {
+      this(domain, maxFileStore, maxMemoryStore, serverName, io.leafgate.leaf.config.Defaults.MAX_PENDING);
+    }
+  }
 
   /** A reply that waits for durability; on a failed commit publish acks become errors. */
   record Reply(String subject, byte[] body, String failStream) {
@@ -187,6 +196,7 @@ public final class JetStreamEngine implements AutoCloseable {
       subscribeInternal("$JS." + options.domain() + ".API.>", apiSub);
     }
     subscribeInternal("$JS.ACK.>", new AckSubscriber());
+    subscribeInternal("$JS.FC.>", new FlowControlSubscriber());
     loop.start();
   }
 
@@ -368,6 +378,27 @@ public final class JetStreamEngine implements AutoCloseable {
     }
   }
 
+  /** Answers to push consumers' flow control requests, {@code $JS.FC.<stream>.<consumer>.<id>}. */
+  private final class FlowControlSubscriber implements Subscriber {
+    @Override
+    public void deliver(Subscription sub, Msg msg, FlushBatch b) {
+      String subject = msg.subject();
+      loop.execute(() -> processFlowControl(subject));
+    }
+  }
+
+  private void processFlowControl(String subject) {
+    List<String> t = Subjects.tokens(subject);
+    if (t.size() != 5) {
+      return;
+    }
+    Stream s = streams.get(t.get(2));
+    Consumer c = s == null ? null : s.consumers.get(t.get(3));
+    if (c != null) {
+      c.onFlowControlAnswer(subject);
+    }
+  }
+
   private static final byte[] PLAIN_ACK = "+ACK".getBytes(StandardCharsets.US_ASCII);
 
   /**
@@ -463,8 +494,13 @@ public final class JetStreamEngine implements AutoCloseable {
 
   /** A header-only status message to {@code target} (pull statuses, heartbeats). */
   void deliverStatus(String target, byte[] hdr) {
+    deliverStatus(target, null, hdr);
+  }
+
+  /** A header-only status message with a reply subject (flow control requests). */
+  void deliverStatus(String target, String reply, byte[] hdr) {
     ByteBuf buf = Unpooled.wrappedBuffer(hdr);
-    router.publish(new Msg(target, null, hdr.length, buf), null, Origin.INTERNAL, batch);
+    router.publish(new Msg(target, reply, hdr.length, buf), null, Origin.INTERNAL, batch);
   }
 
   /** Sends {@code r} once the current group of writes is durable. */

@@ -26,7 +26,10 @@ final class Sql {
               + " name TEXT NOT NULL, config TEXT NOT NULL, created_ns INTEGER NOT NULL,"
               + " delivered_dseq INTEGER NOT NULL, delivered_sseq INTEGER NOT NULL,"
               + " floor_dseq INTEGER NOT NULL, floor_sseq INTEGER NOT NULL, acked_above BLOB,"
-              + " PRIMARY KEY(stream_id, name)) WITHOUT ROWID"));
+              + " PRIMARY KEY(stream_id, name)) WITHOUT ROWID"),
+      // 1 -> 2: delivery counts of unacknowledged messages delivered more than once (RedeliveredCodec),
+      // so that a restart neither resets them nor lets max_deliver start over. NULL: none.
+      List.of("ALTER TABLE consumers ADD COLUMN redelivered BLOB"));
 
   static final int SCHEMA_VERSION = MIGRATIONS.size();
 
@@ -54,15 +57,16 @@ final class Sql {
 
   // ---- consumers ----
   static final String CONSUMERS_OF = "SELECT name, config, created_ns, delivered_dseq, delivered_sseq, floor_dseq,"
-      + " floor_sseq, acked_above FROM consumers WHERE stream_id = ? ORDER BY name";
+      + " floor_sseq, acked_above, redelivered FROM consumers WHERE stream_id = ? ORDER BY name";
   static final String CONSUMER_NAMES = "SELECT stream_id, name FROM consumers";
   static final String CONSUMER_UPSERT = "INSERT INTO consumers(stream_id, name, config, created_ns, delivered_dseq,"
-      + " delivered_sseq, floor_dseq, floor_sseq, acked_above) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+      + " delivered_sseq, floor_dseq, floor_sseq, acked_above, redelivered) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
       + " ON CONFLICT(stream_id, name) DO UPDATE SET config = excluded.config, created_ns = excluded.created_ns,"
       + " delivered_dseq = excluded.delivered_dseq, delivered_sseq = excluded.delivered_sseq,"
-      + " floor_dseq = excluded.floor_dseq, floor_sseq = excluded.floor_sseq, acked_above = excluded.acked_above";
+      + " floor_dseq = excluded.floor_dseq, floor_sseq = excluded.floor_sseq, acked_above = excluded.acked_above,"
+      + " redelivered = excluded.redelivered";
   static final String CONSUMER_UPDATE_STATE = "UPDATE consumers SET delivered_dseq = ?, delivered_sseq = ?,"
-      + " floor_dseq = ?, floor_sseq = ?, acked_above = ? WHERE stream_id = ? AND name = ?";
+      + " floor_dseq = ?, floor_sseq = ?, acked_above = ?, redelivered = ? WHERE stream_id = ? AND name = ?";
   static final String CONSUMER_DELETE = "DELETE FROM consumers WHERE stream_id = ? AND name = ?";
 
   // ---- per stream ----

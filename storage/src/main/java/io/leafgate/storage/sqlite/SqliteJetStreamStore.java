@@ -406,7 +406,7 @@ public final class SqliteJetStreamStore implements JetStreamStore {
           PendingState p = pendingStates.get(key(e.id, name));
           ConsumerState st = p != null ? p.state()
               : new ConsumerState(rs.getLong(4), rs.getLong(5), rs.getLong(6), rs.getLong(7),
-                  AckedAboveCodec.decode(rs.getBytes(8)));
+                  AckedAboveCodec.decode(rs.getBytes(8)), RedeliveredCodec.decode(rs.getBytes(9)));
           out.add(new ConsumerRecord(stream, name, rs.getString(2), rs.getLong(3), st));
         }
       }
@@ -438,11 +438,15 @@ public final class SqliteJetStreamStore implements JetStreamStore {
     ps.setLong(at + 1, st.deliveredStreamSeq());
     ps.setLong(at + 2, st.ackFloorConsumerSeq());
     ps.setLong(at + 3, st.ackFloorStreamSeq());
-    byte[] acked = AckedAboveCodec.encode(st.ackedAbove());
-    if (acked == null) {
-      ps.setNull(at + 4, Types.BLOB);
+    bindBlob(ps, at + 4, AckedAboveCodec.encode(st.ackedAbove()));
+    bindBlob(ps, at + 5, RedeliveredCodec.encode(st.redelivered()));
+  }
+
+  private static void bindBlob(PreparedStatement ps, int at, byte[] b) throws java.sql.SQLException {
+    if (b == null) {
+      ps.setNull(at, Types.BLOB);
     } else {
-      ps.setBytes(at + 4, acked);
+      ps.setBytes(at, b);
     }
   }
 
@@ -505,8 +509,8 @@ public final class SqliteJetStreamStore implements JetStreamStore {
         PreparedStatement ps = db.prepare(Sql.CONSUMER_UPDATE_STATE);
         for (PendingState p : pendingStates.values()) {
           bindState(ps, 1, p.state());
-          ps.setLong(6, p.streamId());
-          ps.setString(7, p.name());
+          ps.setLong(7, p.streamId());
+          ps.setString(8, p.name());
           ps.executeUpdate();
         }
         return null;

@@ -193,6 +193,7 @@ public abstract class StreamStoreContract {
     assertEquals(want.ackFloorConsumerSeq(), got.ackFloorConsumerSeq());
     assertEquals(want.ackFloorStreamSeq(), got.ackFloorStreamSeq());
     assertArrayEquals(want.ackedAbove(), got.ackedAbove());
+    assertArrayEquals(want.redelivered(), got.redelivered());
   }
 
   // ---- empty stream and appends ----
@@ -654,7 +655,7 @@ public abstract class StreamStoreContract {
     js.saveConsumer(consumer("S", "c1"));
     js.saveConsumer(consumer("S", "c2"));
     assertEquals(2, js.consumers("S").size());
-    ConsumerState st = new ConsumerState(10, 12, 7, 9, new long[] {11, 12});
+    ConsumerState st = new ConsumerState(10, 12, 7, 9, new long[] {11, 12}, new long[] {8, 3, 10, 2});
     js.saveConsumerState("S", "c1", st);
     assertStateEquals(st, find(js.consumers("S"), "c1").state());
     assertStateEquals(ConsumerState.INITIAL, find(js.consumers("S"), "c2").state());
@@ -681,7 +682,13 @@ public abstract class StreamStoreContract {
     for (int i = 1; i <= 100; i++) {
       js.saveConsumerState("S", "c", new ConsumerState(i, i, i - 1, i - 1, i == 100 ? big : new long[] {i + 5}));
     }
-    ConsumerState last = new ConsumerState(100, 100, 99, 99, big);
+    long[] counts = new long[2 * 300];
+    for (int i = 0; i < 300; i++) {
+      counts[2 * i] = 1_000_000_000_001L + 3L * i;
+      counts[2 * i + 1] = 2 + i % 70;
+    }
+    js.saveConsumerState("S", "c", new ConsumerState(100, 100, 99, 99, big, counts));
+    ConsumerState last = new ConsumerState(100, 100, 99, 99, big, counts);
     assertStateEquals(last, find(js.consumers("S"), "c").state());
     reopenAndCompare();
     assertStateEquals(last, find(js.consumers("S"), "c").state());

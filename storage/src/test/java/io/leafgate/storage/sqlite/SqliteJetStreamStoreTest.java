@@ -295,6 +295,61 @@ class SqliteJetStreamStoreTest {
     }
   }
 
+  /**
+   * A store written by the schema before delivery counts (version 1, built here with that version's
+   * own statements, which are never edited) opens: it is migrated in place, keeps its messages and
+   * consumer progress, and then stores delivery counts like a new one.
+   */
+  @Test
+  void aVersionOneStoreIsMigratedAndKeepsItsData() throws Exception {
+    Path db = dir.resolve("jetstream").resolve("leafgate.db");
+    Files.createDirectories(db.getParent());
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = c.createStatement()) {
+      st.execute("PRAGMA page_size = " + SqliteDatabase.PAGE_SIZE);
+      st.execute("PRAGMA auto_vacuum = INCREMENTAL");
+      st.execute("PRAGMA journal_mode = WAL");
+      for (String ddl : Sql.MIGRATIONS.get(0)) {
+        st.execute(ddl);
+      }
+      st.execute("PRAGMA application_id = " + Sql.APPLICATION_ID);
+      st.execute("INSERT INTO meta(key, value) VALUES('schema_version', 1)");
+      st.execute("INSERT INTO streams(id, name, config, created_ns, epoch, memory, last_seq, last_ts)"
+          + " VALUES(1, 'S', '{}', 1, 'ep', 0, 2, 20)");
+      for (String ddl : Sql.createStreamTables(1)) {
+        st.execute(ddl);
+      }
+      st.execute("INSERT INTO subjects_1(id, subject) VALUES(1, CAST('a' AS BLOB))");
+      st.execute("INSERT INTO msgs_1(seq, subj_id, ts, age, msg_id, hdr, data) VALUES"
+          + " (1, 1, 10, 10, NULL, NULL, CAST('one' AS BLOB)), (2, 1, 20, 20, NULL, NULL, CAST('two' AS BLOB))");
+      try (var ps = c.prepareStatement("INSERT INTO consumers(stream_id, name, config, created_ns, delivered_dseq,"
+          + " delivered_sseq, floor_dseq, floor_sseq, acked_above) VALUES(1, 'D', '{}', 5, 3, 2, 0, 0, ?)")) {
+        ps.setBytes(1, AckedAboveCodec.encode(new long[] {2}));
+        ps.executeUpdate();
+      }
+    }
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      StreamStore s = js.openStream(js.streams().get(0));
+      assertEquals(2, s.state().msgs());
+      assertEquals("two", new String(s.load(2).data(), ISO_8859_1));
+      var st = js.consumers("S").get(0).state();
+      assertEquals(3, st.deliveredConsumerSeq());
+      assertEquals(2, st.deliveredStreamSeq());
+      assertArrayEquals(new long[] {2}, st.ackedAbove());
+      assertArrayEquals(new long[0], st.redelivered(), "no counts were stored before");
+      js.saveConsumerState("S", "D", new io.leafgate.storage.api.ConsumerState(4, 2, 0, 0, new long[] {2},
+          new long[] {1, 2}));
+      js.commit(null);
+    }
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT value FROM meta WHERE key = 'schema_version'")) {
+      assertTrue(rs.next());
+      assertEquals(2, rs.getInt(1));
+    }
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      assertArrayEquals(new long[] {1, 2}, js.consumers("S").get(0).state().redelivered());
+    }
+  }
+
   static byte[] bytes(String s) {
     return s.getBytes(ISO_8859_1);
   }
