@@ -93,8 +93,14 @@ final class Sql {
   /** The stored size of a row's header and payload (length() of a blob does not read the blob). */
   static final String LEN = "(ifnull(length(hdr), 0) + length(data))";
 
-  static String insertMsg(long id) {
-    return "INSERT INTO " + msgs(id) + "(seq, subj_id, ts, age, msg_id, hdr, data) VALUES(?, ?, ?, ?, ?, ?, ?)";
+  /** An INSERT of {@code rows} messages in one statement (seven parameters each). */
+  static String insertMsgs(long id, int rows) {
+    StringBuilder sb = new StringBuilder("INSERT INTO ").append(msgs(id))
+        .append("(seq, subj_id, ts, age, msg_id, hdr, data) VALUES");
+    for (int i = 0; i < rows; i++) {
+      sb.append(i == 0 ? "" : ",").append("(?, ?, ?, ?, ?, ?, ?)");
+    }
+    return sb.toString();
   }
 
   static String insertSubject(long id) {

@@ -236,7 +236,12 @@ final class SqliteDatabase implements AutoCloseable {
     }
   }
 
-  private void checkNotFailed(String op) throws StoreException {
+  /** Whether a mutation or commit of the open group failed: nothing more joins it until the rollback. */
+  boolean groupFailed() {
+    return failed != null;
+  }
+
+  void checkNotFailed(String op) throws StoreException {
     if (failed != null) {
       throw new StoreException(failed.kind(), op + " refused: the group failed (" + failed.getMessage()
           + ") and must be rolled back first", failed);
