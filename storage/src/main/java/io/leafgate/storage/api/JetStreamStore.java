@@ -45,6 +45,18 @@ public interface JetStreamStore extends AutoCloseable {
   void commit(Runnable onDurable) throws StoreException;
 
   /**
+   * Whether an earlier commit is still being made durable: a commit now would only wait for that
+   * sync and then need its own. A caller may instead keep adding to the open group and commit once
+   * the sync is done ({@link #onSyncDone}); the group then costs one commit instead of several.
+   */
+  default boolean syncInFlight() {
+    return false;
+  }
+
+  /** Registers {@code r} to run (on the store's sync thread) each time a sync completes. */
+  default void onSyncDone(Runnable r) {}
+
+  /**
    * Discards uncommitted mutations and reverts every open {@link StreamStore} to its last committed
    * state (used after a failed write or commit, e.g. a full disk).
    */

@@ -89,6 +89,10 @@ public final class JetStreamEngine implements AutoCloseable {
   private final Options options;
   private final EngineLoop loop;
   private final FlushBatch batch = new FlushBatch();
+  /** A group waits for the store's running sync (see commitGroup); set on the engine thread. */
+  private final java.util.concurrent.atomic.AtomicBoolean commitDeferred = new java.util.concurrent.atomic.AtomicBoolean();
+  /** Set by close(): the last group commits whatever the store is doing. */
+  private boolean closing;
   final Stats stats = new Stats();
   private final Map<String, Stream> streams = new TreeMap<>();
   private final Set<Object> toKick = new LinkedHashSet<>();
@@ -197,6 +201,11 @@ public final class JetStreamEngine implements AutoCloseable {
     }
     subscribeInternal("$JS.ACK.>", new AckSubscriber());
     subscribeInternal("$JS.FC.>", new FlowControlSubscriber());
+    store.onSyncDone(() -> {
+      if (commitDeferred.getAndSet(false)) {
+        loop.execute(NO_OP);
+      }
+    });
     loop.start();
   }
 
@@ -218,6 +227,7 @@ public final class JetStreamEngine implements AutoCloseable {
       for (Stream s : streams.values()) {
         s.unsubscribe();
       }
+      closing = true;
       endOfBatch();
       done.complete(null);
     });
@@ -553,6 +563,18 @@ public final class JetStreamEngine implements AutoCloseable {
   private static final Runnable NO_OP = () -> {};
 
   private void commitGroup() {
+    if (!needRollback && !closing) {
+      // The previous group's fsync is running, and this group's acknowledgements could only go out
+      // after one more fsync anyway: keep adding to the open transaction and commit it when the
+      // sync is done (the store's sync listener wakes this loop). Fewer, larger commits rewrite
+      // the WAL's tail pages less often, which is most of a small commit's cost. The flag is set
+      // before the question, so a sync that ends in between still finds it and wakes the loop.
+      commitDeferred.set(true);
+      if (store.syncInFlight()) {
+        return;
+      }
+      commitDeferred.set(false);
+    }
     Map<Consumer, ConsumerState> saved = new LinkedHashMap<>();
     if (!needRollback) {
       for (Stream s : streams.values()) {

@@ -669,6 +669,16 @@ public final class SqliteJetStreamStore implements JetStreamStore {
   }
 
   /** The sync thread (tests adjust its idle thresholds). */
+  @Override
+  public boolean syncInFlight() {
+    return syncer.syncInFlight();
+  }
+
+  @Override
+  public void onSyncDone(Runnable r) {
+    syncer.onSyncDone(r);
+  }
+
   SqliteSyncer syncer() {
     return syncer;
   }

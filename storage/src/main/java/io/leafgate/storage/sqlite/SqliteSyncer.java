@@ -59,6 +59,8 @@ final class SqliteSyncer implements AutoCloseable {
   private final Object lock = new Object();
   private ArrayList<Runnable> queued = new ArrayList<>();
   private long writeCommits; // commits that wrote something, guarded by lock
+  private long durableCommits; // of those, the ones fsynced (sync: always), guarded by lock
+  private volatile Runnable syncDone;
   private long lastCommitNanos = System.nanoTime(); // guarded by lock
   private boolean stopping; // guarded by lock
 
@@ -109,6 +111,25 @@ final class SqliteSyncer implements AutoCloseable {
       }
       lock.notifyAll();
     }
+  }
+
+  /**
+   * With {@code sync: always}, whether a commit that wrote is not yet fsynced (its fsync may be
+   * running). False after a failed fsync: nothing will become durable again, so there is no sync
+   * worth waiting for.
+   */
+  boolean syncInFlight() {
+    if (!always || problem != null) {
+      return false;
+    }
+    synchronized (lock) {
+      return writeCommits > durableCommits;
+    }
+  }
+
+  /** Sets what runs on this thread after each fsync of {@code sync: always} (one listener). */
+  void onSyncDone(Runnable r) {
+    syncDone = r;
   }
 
   /** A sticky failure (a failed fsync: what the kernel dropped cannot be trusted again), or null. */
@@ -172,9 +193,16 @@ final class SqliteSyncer implements AutoCloseable {
         truncatedSinceCommit = false;
       }
       boolean durable = true;
+      boolean synced = false;
       if (always) {
         if (unsynced && (!batch.isEmpty() || stop || System.nanoTime() - lastFsyncNanos >= intervalNanos)) {
           durable = fsync(commits);
+          synced = durable;
+          if (durable) {
+            synchronized (lock) {
+              durableCommits = Math.max(durableCommits, commits);
+            }
+          }
         }
       } else if (unsynced && (stop || System.nanoTime() - lastFsyncNanos >= intervalNanos)) {
         fsync(commits);
@@ -184,6 +212,14 @@ final class SqliteSyncer implements AutoCloseable {
       } else if (!batch.isEmpty()) {
         Logger.error("{} commit acknowledgements withheld: the store could not make them durable ({}).",
             batch.size(), problem);
+      }
+      Runnable done = syncDone;
+      if ((synced || problem != null) && done != null) {
+        try {
+          done.run();
+        } catch (RuntimeException e) {
+          Logger.error(e, "The sync listener failed.");
+        }
       }
       if (stop) {
         return;
