@@ -12,6 +12,7 @@ import io.nats.client.Nats;
 import io.nats.client.Options;
 import io.nats.client.PullSubscribeOptions;
 import io.nats.client.api.AckPolicy;
+import io.nats.client.api.DeliverPolicy;
 import io.nats.client.api.ConsumerConfiguration;
 import io.nats.client.api.StreamConfiguration;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -104,6 +106,51 @@ class RedeliveryCountRestartTest {
         List<Message> rest = sub.fetch(2, Duration.ofSeconds(5));
         assertEquals(List.of(2L, 3L), rest.stream().map(m -> m.metaData().streamSequence()).toList());
         assertEquals(List.of(2L, 2L), rest.stream().map(m -> m.metaData().deliveredCount()).toList());
+      }
+    } finally {
+      edge.close();
+    }
+  }
+
+  /**
+   * A durable last-per-subject consumer owes only what it delivered and did not acknowledge: after
+   * a restart the messages it skipped (older ones of the same subjects) must not come.
+   *
+   * <p>Known bug, kept here until it is fixed: the consumer state keeps the ack floor, the last
+   * delivered sequence and the acknowledgements above the floor, not the set of deliveries; after a
+   * restart everything between the floor and the last delivered sequence that is not acknowledged
+   * counts as owed, so message 2 (never delivered: not the last of its subject) comes too. It errs
+   * towards an extra delivery, never a lost one. The fix is to persist where the consumer's
+   * last-per-subject phase ended (or its pending set, as nats-server does): a schema step.
+   */
+  @Disabled("known bug: a restarted last-per-subject consumer also delivers the older messages it skipped")
+  @Test
+  void aLastPerSubjectConsumerOwesOnlyWhatItDelivered(@TempDir Path tmp) throws Exception {
+    EdgeProcess edge = new EdgeProcess(tmp, "jetstream { sync: always }\n");
+    try {
+      edge.start();
+      try (Connection nc = connect(edge)) {
+        nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("L").subjects("l.>").build());
+        JetStream js = nc.jetStream();
+        for (String subj : List.of("l.b", "l.a", "l.c", "l.a")) {
+          js.publish(subj, subj.getBytes(StandardCharsets.UTF_8)); // sequences 1 to 4; 2 is not a last
+        }
+        nc.jetStreamManagement().addOrUpdateConsumer("L", ConsumerConfiguration.builder().durable("D")
+            .deliverPolicy(DeliverPolicy.LastPerSubject).ackPolicy(AckPolicy.Explicit)
+            .ackWait(Duration.ofSeconds(60)).build());
+        JetStreamSubscription sub = js.subscribe(null, PullSubscribeOptions.bind("L", "D"));
+        List<Message> got = sub.fetch(3, Duration.ofSeconds(5));
+        assertEquals(List.of(1L, 3L, 4L), got.stream().map(m -> m.metaData().streamSequence()).toList());
+        got.get(1).ackSync(Duration.ofSeconds(5));
+        got.get(2).ackSync(Duration.ofSeconds(5));
+      }
+      edge.close();
+      edge.start();
+      try (Connection nc = connect(edge)) {
+        JetStreamSubscription sub = nc.jetStream().subscribe(null, PullSubscribeOptions.bind("L", "D"));
+        List<Message> after = sub.fetch(5, Duration.ofSeconds(3));
+        assertEquals(List.of(1L), after.stream().map(m -> m.metaData().streamSequence()).toList(),
+            "owed after the restart\n" + edge.log());
       }
     } finally {
       edge.close();
