@@ -31,6 +31,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.tinylog.Logger;
@@ -90,7 +91,7 @@ public final class JetStreamEngine implements AutoCloseable {
   private final EngineLoop loop;
   private final FlushBatch batch = new FlushBatch();
   /** A group waits for the store's running sync (see commitGroup); set on the engine thread. */
-  private final java.util.concurrent.atomic.AtomicBoolean commitDeferred = new java.util.concurrent.atomic.AtomicBoolean();
+  private final AtomicBoolean commitDeferred = new AtomicBoolean();
   /** Set by close(): the last group commits whatever the store is doing. */
   private boolean closing;
   final Stats stats = new Stats();
