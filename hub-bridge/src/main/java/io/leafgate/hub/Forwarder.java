@@ -1,7 +1,8 @@
 package io.leafgate.hub;
 
 import com.fasterxml.jackson.jr.ob.JSON;
-import io.leafgate.leaf.spi.InternalClient;
+import io.leafgate.storage.api.StoredMessage;
+import io.leafgate.storage.engine.DirectPull;
 import io.leafgate.storage.engine.Headers;
 import io.leafgate.storage.engine.JetStreamEngine;
 import io.netty.buffer.ByteBuf;
@@ -22,10 +23,11 @@ import org.tinylog.Logger;
  * Store and forward: replays the local uplink stream to the hub strictly in order, through a durable
  * pull consumer whose acknowledgement is the hub's confirmation (a hub stream's publish ack, or a
  * PING/PONG barrier when there is no hub stream). The backlog, the cursor and the limits are
- * therefore the stream's and the consumer's own.
+ * therefore the stream's and the consumer's own. The forwarder pulls and acknowledges in process
+ * ({@link DirectPull}): messages come as stored, in batches, and acks go back as sequences.
  *
- * <p>Every message carries a stable id ({@code <server>:<epoch>:<seq>}) as {@code Nats-Msg-Id} and
- * {@code Leafgate-Id}. After a reconnect or a restart, messages that may already have reached the
+ * <p>Every message carries a stable id ({@code <server>:<epoch>:<seq>}) as {@code Nats-Msg-Id}
+ * (as {@code Leafgate-Id} when the publisher set its own {@code Nats-Msg-Id}). After a reconnect or a restart, messages that may already have reached the
  * hub are checked against what the hub stream holds before they are sent again, so no message is
  * duplicated even when the outage outlasts the hub's duplicate window.
  *
@@ -43,17 +45,55 @@ final class Forwarder implements HubLink.Listener {
     final String subject;
     final byte[] headers;
     final byte[] data;
-    final String localAck;
     boolean inDoubt;
     long sentNanos;
-    String replyToken;
 
-    Item(long seq, String subject, byte[] headers, byte[] data, String localAck) {
-      this.seq = seq;
-      this.subject = subject;
-      this.headers = headers;
-      this.data = data;
-      this.localAck = localAck;
+    Item(StoredMessage m) {
+      this.seq = m.seq();
+      this.subject = m.subject();
+      this.headers = m.headers();
+      this.data = m.data();
+    }
+  }
+
+  /**
+   * One pull request to the local consumer. The engine calls it on its own thread; what it delivers
+   * reaches the link's loop once per delivery pass.
+   */
+  private final class Pull implements DirectPull {
+    /** Messages still expected (the link's loop). */
+    long left;
+    /** Messages of the current delivery pass (the engine's thread). */
+    private ArrayList<StoredMessage> arriving = new ArrayList<>();
+
+    Pull(long batch) {
+      this.left = batch;
+    }
+
+    @Override
+    public void onMessage(StoredMessage m, int deliveries) {
+      arriving.add(m);
+    }
+
+    @Override
+    public void onBatchEnd() {
+      if (arriving.isEmpty()) {
+        return;
+      }
+      List<StoredMessage> batch = arriving;
+      arriving = new ArrayList<>();
+      link.loop().execute(() -> onLocalBatch(this, batch));
+    }
+
+    @Override
+    public void onEnd(String status, long undelivered) {
+      onBatchEnd();
+      link.loop().execute(() -> onPullEnd(this, status));
+    }
+
+    @Override
+    public boolean live() {
+      return !stopped;
     }
   }
 
@@ -73,25 +113,24 @@ final class Forwarder implements HubLink.Listener {
   final Stats stats = new Stats();
   private final UplinkConfig cfg;
   private final HubLink link;
-  private final InternalClient local;
-  /** Takes the local acks directly (null: they are published like any client's). */
   private final JetStreamEngine engine;
   private boolean pumpScheduled;
   private final String serverName;
   private final String epoch;
-  private final String pullPrefix;
   private final ArrayDeque<Item> queue = new ArrayDeque<>();
-  private final LinkedHashMap<String, Item> inflight = new LinkedHashMap<>();
+  /** Sent and not yet confirmed, by stream sequence, in the order sent. */
+  private final LinkedHashMap<Long, Item> inflight = new LinkedHashMap<>();
   /** Sequences held (queued or in flight): a redelivery of one of them is ignored. */
   private final java.util.HashSet<Long> held = new java.util.HashSet<>();
-  /**
-   * Open pull requests to the local consumer, oldest first, with how many messages each still
-   * expects. The consumer serves requests in order, and a delivered message carries the stream
-   * subject rather than the request's reply subject, so data counts against the oldest request;
-   * a status (expiry) names its request.
-   */
-  private final ArrayDeque<Object[]> pulls = new ArrayDeque<>();
-  private int pullOutstanding;
+  /** Open pull requests to the local consumer, oldest first. */
+  private final ArrayDeque<Pull> pulls = new ArrayDeque<>();
+  private long pullOutstanding;
+  private volatile boolean stopped;
+  /** Sequences confirmed by the hub and not yet acknowledged to the local consumer. */
+  private long[] acks = new long[64];
+  private int ackCount;
+  /** The reply subjects of publish acks: this prefix and the stream sequence. */
+  private String ackFamily;
   private int inDoubtAtStart;
   private boolean resolving;
   private boolean paused;
@@ -102,32 +141,31 @@ final class Forwarder implements HubLink.Listener {
   private long rateWindowStart = System.nanoTime();
   private long rateWindowCount;
   private boolean wakeScheduled;
-  private io.leafgate.leaf.route.Subscription pullSub;
   /** Messages sent in one pump go out in one write, flushed at its end (on the link's loop). */
   private final io.leafgate.leaf.route.FlushBatch sendBatch = new io.leafgate.leaf.route.FlushBatch();
 
-  Forwarder(UplinkConfig cfg, HubLink link, InternalClient local, JetStreamEngine engine, String serverName,
-      String epoch) {
+  Forwarder(UplinkConfig cfg, HubLink link, JetStreamEngine engine, String serverName, String epoch) {
     this.cfg = cfg;
     this.link = link;
-    this.local = local;
     this.engine = engine;
     this.serverName = serverName;
     this.epoch = epoch;
-    this.pullPrefix = local.inboxPrefix() + "pull.";
     // After a restart the first window of messages may already be on the hub: check before resending.
     this.inDoubtAtStart = cfg.hubStream != null ? cfg.replayWindow : 0;
   }
 
   void start() {
-    pullSub = local.subscribe(pullPrefix + "*", null, m -> link.loop().execute(() -> onLocalMessage(m)));
+    if (cfg.hubStream != null) {
+      ackFamily = link.newReplyFamily(this::onPubAck);
+    }
     link.loop().scheduleAtFixedRate(this::tick, 1, 1, TimeUnit.SECONDS);
     link.loop().execute(this::pump);
   }
 
   void stop() {
-    if (pullSub != null) {
-      local.unsubscribe(pullSub);
+    stopped = true;
+    if (ackFamily != null) {
+      link.removeReplyHandler(ackFamily);
     }
   }
 
@@ -156,9 +194,6 @@ final class Forwarder implements HubLink.Listener {
     for (int i = back.size() - 1; i >= 0; i--) {
       Item it = back.get(i);
       it.inDoubt = inDoubt;
-      if (it.replyToken != null) {
-        link.removeReplyHandler(it.replyToken);
-      }
       queue.addFirst(it);
     }
     stats.resent.addAndGet(back.size());
@@ -169,76 +204,46 @@ final class Forwarder implements HubLink.Listener {
   // Pulling from the local stream
 
   private void pullMore() {
-    int want = cfg.replayWindow * 2 - queue.size() - inflight.size() - pullOutstanding;
-    if (want < Math.max(1, cfg.replayWindow / 4) || pulls.size() >= 2) {
+    long want = cfg.replayWindow * 2L - queue.size() - inflight.size() - pullOutstanding;
+    if (stopped || want < Math.max(1, cfg.replayWindow / 4) || pulls.size() >= 2) {
       return;
     }
-    String reply = pullPrefix + Long.toString(System.nanoTime(), 36);
-    Object[] req = {reply, new int[] {want}};
-    pulls.addLast(req);
+    Pull p = new Pull(want);
+    pulls.addLast(p);
     pullOutstanding += want;
-    String body = "{\"batch\":" + want + ",\"expires\":" + PULL_EXPIRES_NANOS + "}";
-    int n = local.publish("$JS.API.CONSUMER.MSG.NEXT." + cfg.stream + "." + CONSUMER, reply, null, bytes(body));
-    if (n == 0) {
-      pulls.remove(req);
-      pullOutstanding -= want;
-    }
+    engine.pullDirect(cfg.stream, CONSUMER, want, PULL_EXPIRES_NANOS, p);
   }
 
-  /** Forgets the request a status names, with what it still expected. */
-  private void closePull(String reply) {
-    for (Iterator<Object[]> it = pulls.iterator(); it.hasNext(); ) {
-      Object[] r = it.next();
-      if (r[0].equals(reply)) {
-        pullOutstanding -= ((int[]) r[1])[0];
-        it.remove();
-        return;
+  /** Messages the local consumer delivered to one of our requests, in stream order. */
+  private void onLocalBatch(Pull p, List<StoredMessage> batch) {
+    for (StoredMessage m : batch) {
+      p.left--;
+      pullOutstanding--;
+      if (!held.add(m.seq())) {
+        continue; // a redelivery of one we hold
       }
-    }
-  }
-
-  /** Counts one delivered message against the oldest open request. */
-  private void countDelivery() {
-    Object[] head = pulls.peekFirst();
-    if (head == null) {
-      return;
-    }
-    int[] left = (int[]) head[1];
-    left[0]--;
-    pullOutstanding--;
-    if (left[0] <= 0) {
-      pulls.pollFirst();
-    }
-  }
-
-  private void onLocalMessage(InternalClient.Message m) {
-    int status = m.status();
-    if (status != 0) {
-      if (status != 100) {
-        closePull(m.subject());
+      Item it = new Item(m);
+      if (inDoubtAtStart > 0) {
+        it.inDoubt = true;
+        inDoubtAtStart--;
       }
-      if (status != 408 && status != 404 && status != 100) {
-        Logger.debug("Uplink forwarder: local consumer status {}", status);
-      }
-      pump();
-      return;
+      queue.addLast(it);
     }
-    countDelivery();
-    String ack = m.reply();
-    long seq = ackSeq(ack);
-    if (seq <= 0) {
-      return;
+    if (p.left <= 0 && pulls.remove(p)) {
+      pullOutstanding -= p.left;
     }
-    if (!held.add(seq)) {
-      return;
-    }
-    Item it = new Item(seq, m.subject(), m.headers(), m.data(), ack);
-    if (inDoubtAtStart > 0) {
-      it.inDoubt = true;
-      inDoubtAtStart--;
-    }
-    queue.addLast(it);
     pumpSoon();
+  }
+
+  /** A request ended before it got all it asked for (it expired, or the consumer is gone). */
+  private void onPullEnd(Pull p, String status) {
+    if (pulls.remove(p)) {
+      pullOutstanding -= Math.max(0, p.left);
+    }
+    if (!status.startsWith("408")) {
+      Logger.debug("Uplink forwarder: the local consumer ended a pull with {}", status);
+    }
+    pump();
   }
 
   /**
@@ -256,27 +261,12 @@ final class Forwarder implements HubLink.Listener {
     }
   }
 
-  /** The stream sequence in a {@code $JS.ACK.<stream>.<consumer>.<dc>.<sseq>...} subject. */
-  private static long ackSeq(String ack) {
-    if (ack == null) {
-      return -1;
-    }
-    String[] t = ack.split("\\.");
-    if (t.length < 9) {
-      return -1;
-    }
-    try {
-      return Long.parseLong(t[5]);
-    } catch (NumberFormatException e) {
-      return -1;
-    }
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Sending
 
   /** Moves messages along as far as the link, the window and the pace allow. */
   private void pump() {
+    flushAcks();
     pullMore();
     if (!link.isLive() || paused || resolving) {
       publishStats();
@@ -306,6 +296,7 @@ final class Forwarder implements HubLink.Listener {
       barrier();
     }
     publishStats();
+    flushAcks();
     pullMore();
   }
 
@@ -331,31 +322,20 @@ final class Forwarder implements HubLink.Listener {
   private boolean send(Item it) {
     String id = serverName + ":" + epoch + ":" + it.seq;
     byte[] hdr = it.headers;
-    List<String> add = new ArrayList<>(4);
-    if (Headers.get(hdr, Headers.MSG_ID) == null) {
-      add.add(Headers.MSG_ID);
-      add.add(id);
-    }
-    add.add("Leafgate-Id");
-    add.add(id);
-    hdr = Headers.append(hdr, add);
+    // The id goes in Nats-Msg-Id for the hub's duplicate check; a publisher's own Nats-Msg-Id is
+    // kept, and ours then goes in Leafgate-Id, which the in-doubt check reads first.
+    hdr = Headers.append(hdr, Headers.get(hdr, Headers.MSG_ID) == null ? Headers.MSG_ID : LEAFGATE_ID, id);
     ByteBuf data = HubLink.wrap(hdr, it.data);
-    String reply = null;
-    if (cfg.hubStream != null) {
-      reply = link.newReplySubject(m -> onPubAck(it, m));
-      it.replyToken = reply;
-    }
-    boolean ok = link.sendMessage(it.subject, reply, List.of(), hdr.length, data, sendBatch);
-    if (!ok) {
-      if (reply != null) {
-        link.removeReplyHandler(reply);
-      }
+    String reply = ackFamily != null ? ackFamily + it.seq : null;
+    if (!link.sendMessage(it.subject, reply, List.of(), hdr.length, data, sendBatch)) {
       return false;
     }
     it.sentNanos = System.nanoTime();
-    inflight.put(reply != null ? reply : "seq:" + it.seq, it);
+    inflight.put(it.seq, it);
     return true;
   }
+
+  static final String LEAFGATE_ID = "Leafgate-Id";
 
   private boolean barrierPending;
 
@@ -370,7 +350,7 @@ final class Forwarder implements HubLink.Listener {
     link.ping(() -> {
       barrierPending = false;
       for (Item it : batch) {
-        if (inflight.remove("seq:" + it.seq) != null) {
+        if (inflight.remove(it.seq) != null) {
           confirm(it);
         }
       }
@@ -378,9 +358,19 @@ final class Forwarder implements HubLink.Listener {
     });
   }
 
-  private void onPubAck(Item it, LeafOp.Message m) {
-    link.removeReplyHandler(it.replyToken);
-    if (inflight.remove(it.replyToken) == null) {
+  /**
+   * A publish ack, its reply subject naming the message's stream sequence. A late ack of an earlier
+   * send of a message that went out again confirms it as well: the hub holds it either way.
+   */
+  private void onPubAck(LeafOp.Message m) {
+    long seq;
+    try {
+      seq = Long.parseLong(m.subject().substring(ackFamily.length()));
+    } catch (RuntimeException e) {
+      return;
+    }
+    Item it = inflight.remove(seq);
+    if (it == null) {
       return;
     }
     String body = m.data().toString(m.hdrLen(), m.data().readableBytes() - m.hdrLen(), StandardCharsets.UTF_8);
@@ -452,11 +442,10 @@ final class Forwarder implements HubLink.Listener {
 
   private void confirm(Item it) {
     held.remove(it.seq);
-    if (engine != null) {
-      engine.ackDirect(it.localAck);
-    } else {
-      local.publish(it.localAck, null, null, ACK);
+    if (ackCount == acks.length) {
+      acks = java.util.Arrays.copyOf(acks, acks.length * 2);
     }
+    acks[ackCount++] = it.seq;
     stats.confirmed.incrementAndGet();
     stats.confirmedBytes.addAndGet(it.data.length);
     rateWindowCount++;
@@ -464,7 +453,13 @@ final class Forwarder implements HubLink.Listener {
     lastLoggedError = null;
   }
 
-  private static final byte[] ACK = "+ACK".getBytes(StandardCharsets.US_ASCII);
+  /** Acknowledges what the hub confirmed to the local consumer, in one engine task. */
+  private void flushAcks() {
+    if (ackCount > 0) {
+      engine.ackDirect(cfg.stream, CONSUMER, acks, ackCount);
+      ackCount = 0;
+    }
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Resolving messages that may already be on the hub
@@ -579,7 +574,11 @@ final class Forwarder implements HubLink.Listener {
       if (!(hdrs instanceof String h)) {
         return null;
       }
-      String id = Headers.get(Base64.getDecoder().decode(h), "Leafgate-Id");
+      byte[] block = Base64.getDecoder().decode(h);
+      String id = Headers.get(block, LEAFGATE_ID);
+      if (id == null) {
+        id = Headers.get(block, Headers.MSG_ID);
+      }
       if (id == null) {
         return null;
       }
@@ -614,10 +613,7 @@ final class Forwarder implements HubLink.Listener {
     if (cfg.hubStream != null && !inflight.isEmpty()) {
       Item oldest = inflight.values().iterator().next();
       if (now - oldest.sentNanos > ACK_TIMEOUT_NANOS) {
-        inflight.remove(oldest.replyToken);
-        if (oldest.replyToken != null) {
-          link.removeReplyHandler(oldest.replyToken);
-        }
+        inflight.remove(oldest.seq);
         onHubFailure(oldest, "no publish ack within " + ACK_TIMEOUT_NANOS / 1_000_000_000L + "s");
       }
     }
@@ -648,10 +644,6 @@ final class Forwarder implements HubLink.Listener {
   private void publishStats() {
     stats.inflight = inflight.size();
     stats.queued = queue.size();
-  }
-
-  private static byte[] bytes(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
   }
 
   /** Drops items of the queue (used when the local stream is purged under us). */

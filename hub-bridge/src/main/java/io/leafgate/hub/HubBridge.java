@@ -63,7 +63,7 @@ public final class HubBridge implements AutoCloseable {
       } catch (Exception e) {
         throw new IOException("cannot read the uplink stream: " + e.getMessage(), e);
       }
-      forwarder = new Forwarder(cfg, link, local, engine, identity.name(), epoch);
+      forwarder = new Forwarder(cfg, link, engine, identity.name(), epoch);
       link.addListener(forwarder);
       forwarder.start();
       Logger.info("Uplink buffer: subjects {} are stored in stream {} and forwarded in order{}", cfg.buffer,

@@ -1,6 +1,8 @@
 package io.leafgate.it.uplink;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.leafgate.gateway.Gateway;
 import io.leafgate.it.harness.Await;
@@ -11,6 +13,9 @@ import io.nats.client.JetStreamSubscription;
 import io.nats.client.Message;
 import io.nats.client.Nats;
 import io.nats.client.PullSubscribeOptions;
+import io.nats.client.impl.Headers;
+import io.nats.client.impl.NatsMessage;
+import io.nats.client.api.MessageInfo;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.api.StreamInfo;
 import java.nio.charset.StandardCharsets;
@@ -59,6 +64,35 @@ class UplinkBufferTest {
       assertEquals(List.of(), outOfOrder(hub, n + m), "hub stream content");
       Map<String, Object> u = UplinkFixture.uplink(edge);
       assertEquals(0L, ((Number) u.get("backlog_msgs")).longValue(), "backlog after replay: " + u);
+    }
+  }
+
+  @Test
+  void replayedMessagesCarryAStableMessageIdAndKeepThePublishersOwn(@TempDir Path tmp) throws Exception {
+    NatsServerProcess hub = UplinkFixture.hub(tmp.resolve("hub"), "");
+    try (hub; Gateway edge = UplinkFixture.gateway(tmp.resolve("edge"), UplinkFixture.remote(hub) + CONFIG);
+         Connection edgeClient = Nats.connect("nats://127.0.0.1:" + edge.natsPort())) {
+      try (Connection hc = Nats.connect(hub.clientUrl())) {
+        hc.jetStreamManagement().addStream(StreamConfiguration.builder().name("TELEMETRY").subjects("telemetry.>").build());
+      }
+      UplinkFixture.awaitConnected(edge, hub);
+      edgeClient.publish("telemetry.a", "m0".getBytes(StandardCharsets.UTF_8));
+      Headers own = new Headers().add("Nats-Msg-Id", "sensor-7:42");
+      edgeClient.publish(NatsMessage.builder().subject("telemetry.b").headers(own)
+          .data("m1".getBytes(StandardCharsets.UTF_8)).build());
+      edgeClient.flush(Duration.ofSeconds(2));
+      awaitHubCount(hub, 2);
+      try (Connection hc = Nats.connect(hub.clientUrl())) {
+        JetStreamManagement jsm = hc.jetStreamManagement();
+        MessageInfo first = jsm.getMessage("TELEMETRY", 1);
+        MessageInfo second = jsm.getMessage("TELEMETRY", 2);
+        String id = first.getHeaders().getFirst("Nats-Msg-Id");
+        assertTrue(id != null && id.matches("[^:]+:[^:]+:1"), "the first message's Nats-Msg-Id: " + id);
+        assertNull(first.getHeaders().get("Leafgate-Id"), "no second copy of the id when Nats-Msg-Id is ours");
+        assertEquals("sensor-7:42", second.getHeaders().getFirst("Nats-Msg-Id"), "the publisher's id is kept");
+        String ours = second.getHeaders().getFirst("Leafgate-Id");
+        assertEquals(id.substring(0, id.length() - 1) + "2", ours, "ours goes in Leafgate-Id then");
+      }
     }
   }
 

@@ -308,6 +308,21 @@ public final class Consumer {
 
   /** Delivers as much as targets, limits and the durable watermark allow. */
   void deliverAvailable() {
+    try {
+      deliverPass();
+    } finally {
+      DirectPull d = directTouched;
+      if (d != null) {
+        directTouched = null;
+        d.onBatchEnd();
+      }
+    }
+  }
+
+  /** The in-process puller given messages in the current pass, told at its end. */
+  private DirectPull directTouched;
+
+  private void deliverPass() {
     kickQueued = false;
     if (deleted || stream.isDeleted()) {
       return;
@@ -370,7 +385,11 @@ public final class Consumer {
         req.cancelTimers();
         continue;
       }
-      deliver(m, target, redelivery);
+      if (req != null && req.direct != null) {
+        deliverDirect(m, req.direct, redelivery);
+      } else {
+        deliver(m, target, redelivery);
+      }
       if (req != null) {
         req.onDelivered(size);
         if (req.batchLeft <= 0) {
@@ -408,7 +427,7 @@ public final class Consumer {
   private PullRequest nextRequest() {
     while (!waiting.isEmpty()) {
       PullRequest r = waiting.peekFirst();
-      if (stream.engine.hasInterest(r.reply)) {
+      if (r.live(stream.engine)) {
         return r;
       }
       waiting.pollFirst();
@@ -524,8 +543,34 @@ public final class Consumer {
     return config.headersOnly ? (m.headers() == null ? 0 : m.headers().length) + 32 : m.size();
   }
 
+  /** Delivers to an in-process puller: the same bookkeeping as {@link #deliver}, no subjects. */
+  private void deliverDirect(StoredMessage m, DirectPull to, boolean redelivery) {
+    int deliveries = record(m, System.nanoTime());
+    directTouched = to;
+    to.onMessage(m, deliveries);
+  }
+
   private void deliver(StoredMessage m, String target, boolean redelivery) {
     long now = System.nanoTime();
+    int deliveries = record(m, now);
+    long remaining = numPending();
+    String reply = "$JS.ACK." + stream.name() + "." + name + "." + deliveries + "." + m.seq() + "." + dseq + "."
+        + m.timestampNanos() + "." + remaining;
+    byte[] hdr = m.headers();
+    byte[] data = m.data();
+    if (config.headersOnly) {
+      hdr = Headers.append(hdr, "Nats-Msg-Size", Integer.toString(data.length));
+      data = new byte[0];
+    }
+    stream.engine.deliver(target, m.subject(), reply, hdr, data);
+    if (flow != null && flow.onDelivered(target.length() + reply.length() + (hdr == null ? 0 : hdr.length)
+        + data.length)) {
+      stream.engine.deliverStatus(target, flow.request(), FlowControl.REQUEST);
+    }
+  }
+
+  /** Counts a delivery of {@code m}: sequences, the pending entry and its ack deadline. Returns its delivery count. */
+  private int record(StoredMessage m, long now) {
     long wall = stream.engine.wallNanos();
     int deliveries = 1;
     Pending p = pending.get(m.seq());
@@ -545,9 +590,6 @@ public final class Consumer {
     lastDeliveredWall = wall;
     lastActivityNanos = now;
     lastPushDeliveryNanos = now;
-    long remaining = numPending();
-    String reply = "$JS.ACK." + stream.name() + "." + name + "." + deliveries + "." + m.seq() + "." + dseq + "."
-        + m.timestampNanos() + "." + remaining;
     if (config.ackPolicy == ConsumerConfig.AckPolicy.NONE) {
       ackFloorD = dseq;
       ackFloorS = deliveredSseq;
@@ -570,17 +612,7 @@ public final class Consumer {
       armAckTimer(deadline);
     }
     stateDirty = true;
-    byte[] hdr = m.headers();
-    byte[] data = m.data();
-    if (config.headersOnly) {
-      hdr = Headers.append(hdr, "Nats-Msg-Size", Integer.toString(data.length));
-      data = new byte[0];
-    }
-    stream.engine.deliver(target, m.subject(), reply, hdr, data);
-    if (flow != null && flow.onDelivered(target.length() + reply.length() + (hdr == null ? 0 : hdr.length)
-        + data.length)) {
-      stream.engine.deliverStatus(target, flow.request(), FlowControl.REQUEST);
-    }
+    return deliveries;
   }
 
   /** A message on {@code $JS.FC.<stream>.<consumer>.*}: the client's answer to a flow control request. */
@@ -655,6 +687,14 @@ public final class Consumer {
 
   // ---------------------------------------------------------------------------------------------
   // Acks
+
+  /** A plain {@code +ACK} of stream sequence {@code sseq} from an in-process puller. */
+  void ackDirect(long sseq) {
+    lastActivityNanos = System.nanoTime();
+    Pending p = pending.get(sseq);
+    ack(sseq, p != null ? p.dseq : 0);
+    kick();
+  }
 
   /** Handles a message published to this consumer's ack subject. */
   void onAck(long sseq, long ackDseq, byte[] body, String reply) {
@@ -801,6 +841,28 @@ public final class Consumer {
   // Pull requests
 
   /** Handles {@code CONSUMER.MSG.NEXT}: queues the request or answers with a status. */
+  /** A pull request of an in-process puller (see {@link DirectPull}); refused as a client's would be. */
+  void pullDirect(DirectPull p, long batch, long expiresNanos) {
+    lastActivityNanos = System.nanoTime();
+    if (!config.isPull()) {
+      p.onEnd("409 Consumer is push based", batch);
+      return;
+    }
+    if (waiting.size() >= config.maxWaiting) {
+      p.onEnd("409 Exceeded MaxWaiting", batch);
+      return;
+    }
+    if (config.maxBatch > 0 && batch > config.maxBatch) {
+      batch = config.maxBatch;
+    }
+    PullRequest r = PullRequest.direct(p, batch, expiresNanos);
+    waiting.addLast(r);
+    if (r.expiresNanos > 0) {
+      r.expiryTimer = stream.engine.loop().schedule(r.expiresNanos, () -> expire(r));
+    }
+    deliverAvailable();
+  }
+
   void pullRequest(String reply, byte[] body) {
     lastActivityNanos = System.nanoTime();
     JetStreamEngine e = stream.engine;

@@ -21,6 +21,7 @@ import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -410,16 +411,40 @@ public final class JetStreamEngine implements AutoCloseable {
     }
   }
 
-  private static final byte[] PLAIN_ACK = "+ACK".getBytes(StandardCharsets.US_ASCII);
+  /**
+   * Asks a pull consumer for {@code batch} messages on behalf of an in-process puller, for at most
+   * {@code expiresNanos} (0: until they are all delivered). Any thread; the puller hears on the
+   * engine's thread, and a missing stream or consumer ends the request with a 404 status.
+   */
+  public void pullDirect(String stream, String consumer, long batch, long expiresNanos, DirectPull p) {
+    loop.execute(() -> {
+      Stream s = streams.get(stream);
+      Consumer c = s == null ? null : s.consumers.get(consumer);
+      if (c == null) {
+        p.onEnd("404 Consumer Not Found", batch);
+        return;
+      }
+      c.pullDirect(p, batch, expiresNanos);
+    });
+  }
 
   /**
-   * Takes a plain {@code +ACK} for the delivery named by {@code ackSubject} (a {@code $JS.ACK...}
-   * subject) without routing it: for an in-process consumer (the uplink forwarder acks every
-   * replayed message, and each ack subject is unique, so routing it missed the subject cache each
-   * time). Handled exactly as a routed ack; callable from any thread.
+   * Acknowledges ({@code +ACK}) the first {@code count} stream sequences of {@code seqs} on a
+   * consumer, as acks published to its ack subjects would, without building or routing those
+   * subjects. Any thread; the array is copied.
    */
-  public void ackDirect(String ackSubject) {
-    loop.execute(() -> processAck(ackSubject, PLAIN_ACK, null));
+  public void ackDirect(String stream, String consumer, long[] seqs, int count) {
+    long[] copy = Arrays.copyOf(seqs, count);
+    loop.execute(() -> {
+      Stream s = streams.get(stream);
+      Consumer c = s == null ? null : s.consumers.get(consumer);
+      if (c == null) {
+        return;
+      }
+      for (long seq : copy) {
+        c.ackDirect(seq);
+      }
+    });
   }
 
   private void processAck(String subject, byte[] body, String reply) {

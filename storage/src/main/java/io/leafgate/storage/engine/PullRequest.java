@@ -11,6 +11,8 @@ final class PullRequest {
   final long expiresNanos;
   final boolean noWait;
   final long heartbeatNanos;
+  /** An in-process puller that takes the messages as stored, or null for a request over NATS. */
+  final DirectPull direct;
   long batchLeft;
   long bytesLeft;
   int delivered;
@@ -19,6 +21,12 @@ final class PullRequest {
   EngineLoop.Timer heartbeatTimer;
 
   private PullRequest(String reply, long batch, long maxBytes, long expiresNanos, boolean noWait, long hb) {
+    this(reply, batch, maxBytes, expiresNanos, noWait, hb, null);
+  }
+
+  private PullRequest(String reply, long batch, long maxBytes, long expiresNanos, boolean noWait, long hb,
+      DirectPull direct) {
+    this.direct = direct;
     this.reply = reply;
     this.batch = batch;
     this.maxBytes = maxBytes;
@@ -27,6 +35,16 @@ final class PullRequest {
     this.heartbeatNanos = hb;
     this.batchLeft = batch;
     this.bytesLeft = maxBytes;
+  }
+
+  /** A request of an in-process puller: {@code batch} messages, for at most {@code expiresNanos}. */
+  static PullRequest direct(DirectPull p, long batch, long expiresNanos) {
+    return new PullRequest("(in-process)", Math.max(1, batch), 0, Math.max(0, expiresNanos), false, 0, p);
+  }
+
+  /** Whether whoever asked still listens. */
+  boolean live(JetStreamEngine e) {
+    return direct != null ? direct.live() : e.hasInterest(reply);
   }
 
   /** Parses a request body: empty (one message), a bare number, or the JSON form. */
@@ -79,6 +97,10 @@ final class PullRequest {
 
   /** Sends a status with (or without) the pending headers that pull clients count by. */
   void sendStatus(JetStreamEngine e, String status, boolean withPending) {
+    if (direct != null) {
+      direct.onEnd(status, batchLeft);
+      return;
+    }
     status(e, reply, status, batchLeft, maxBytes > 0 ? Math.max(0, bytesLeft) : 0, withPending);
   }
 
