@@ -5,7 +5,6 @@ import io.leafgate.storage.api.StoredMessage;
 import io.leafgate.storage.engine.DirectPull;
 import io.leafgate.storage.engine.Headers;
 import io.leafgate.storage.engine.JetStreamEngine;
-import io.netty.buffer.ByteBuf;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -325,9 +324,8 @@ final class Forwarder implements HubLink.Listener {
     // The id goes in Nats-Msg-Id for the hub's duplicate check; a publisher's own Nats-Msg-Id is
     // kept, and ours then goes in Leafgate-Id, which the in-doubt check reads first.
     hdr = Headers.append(hdr, Headers.get(hdr, Headers.MSG_ID) == null ? Headers.MSG_ID : LEAFGATE_ID, id);
-    ByteBuf data = HubLink.wrap(hdr, it.data);
     String reply = ackFamily != null ? ackFamily + it.seq : null;
-    if (!link.sendMessage(it.subject, reply, List.of(), hdr.length, data, sendBatch)) {
+    if (!link.sendMessage(it.subject, reply, hdr, it.data, sendBatch)) {
       return false;
     }
     it.sentNanos = System.nanoTime();

@@ -13,7 +13,6 @@ import io.leafgate.leaf.server.Transport;
 import io.leafgate.leaf.subject.Subjects;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -816,6 +815,17 @@ final class HubLink implements GroupedSubscriber, FlushBatch.Flushable {
    * {@code batch} (or at once when it is null).
    */
   boolean sendMessage(String subject, String reply, List<String> queues, int hdrLen, ByteBuf data, FlushBatch batch) {
+    return send(subject, reply, queues, hdrLen, data, null, null, batch);
+  }
+
+  /** {@link #sendMessage} for a message held as a header block (may be null) and a payload. */
+  boolean sendMessage(String subject, String reply, byte[] hdr, byte[] data, FlushBatch batch) {
+    return send(subject, reply, List.of(), hdr == null ? 0 : hdr.length, null, hdr, data, batch);
+  }
+
+  /** Encodes one message: from {@code buf}, or else from {@code hdr} and {@code payload}. */
+  private boolean send(String subject, String reply, List<String> queues, int hdrLen, ByteBuf buf, byte[] hdr,
+      byte[] payload, FlushBatch batch) {
     boolean first;
     synchronized (this) {
       if (state != State.LIVE || channel == null) {
@@ -827,10 +837,10 @@ final class HubLink implements GroupedSubscriber, FlushBatch.Flushable {
         return false;
       }
       if (pending == null) {
-        pending = channel.alloc().ioBuffer(Math.max(512, data.readableBytes() + 128));
+        pending = channel.alloc().ioBuffer(Math.max(512, (buf != null ? buf.readableBytes() : hdrLen + payload.length) + 128));
       }
       ByteBuf out = pending;
-      int size = data.readableBytes();
+      int size = buf != null ? buf.readableBytes() : hdrLen + payload.length;
       out.writeBytes(hdrLen > 0 ? HMSG : LMSG);
       Wire.writeLatin1(out, subject);
       out.writeByte(' ');
@@ -856,7 +866,14 @@ final class HubLink implements GroupedSubscriber, FlushBatch.Flushable {
       }
       Wire.writeInt(out, size);
       out.writeBytes(Wire.CRLF);
-      out.writeBytes(data, data.readerIndex(), size);
+      if (buf != null) {
+        out.writeBytes(buf, buf.readerIndex(), size);
+      } else {
+        if (hdrLen > 0) {
+          out.writeBytes(hdr);
+        }
+        out.writeBytes(payload);
+      }
       out.writeBytes(Wire.CRLF);
       first = !flushScheduled;
       flushScheduled = true;
@@ -1064,9 +1081,5 @@ final class HubLink implements GroupedSubscriber, FlushBatch.Flushable {
 
   static byte[] bytes(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
-  }
-
-  static ByteBuf wrap(byte[] hdr, byte[] data) {
-    return hdr == null || hdr.length == 0 ? Unpooled.wrappedBuffer(data) : Unpooled.wrappedBuffer(hdr, data);
   }
 }
