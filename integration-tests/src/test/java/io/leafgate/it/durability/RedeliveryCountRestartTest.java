@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -114,16 +113,11 @@ class RedeliveryCountRestartTest {
 
   /**
    * A durable last-per-subject consumer owes only what it delivered and did not acknowledge: after
-   * a restart the messages it skipped (older ones of the same subjects) must not come.
-   *
-   * <p>Known bug, kept here until it is fixed: the consumer state keeps the ack floor, the last
-   * delivered sequence and the acknowledgements above the floor, not the set of deliveries; after a
-   * restart everything between the floor and the last delivered sequence that is not acknowledged
-   * counts as owed, so message 2 (never delivered: not the last of its subject) comes too. It errs
-   * towards an extra delivery, never a lost one. The fix is to persist where the consumer's
-   * last-per-subject phase ended (or its pending set, as nats-server does): a schema step.
+   * a restart the messages it skipped (older ones of the same subjects) must not come. Message 2 was
+   * never delivered (not the last of its subject); only message 1 is owed, as with nats-server, which
+   * keeps its pending set. leafgate keeps where the first phase ended and owes, between the ack floor
+   * and the last delivery, only the last message of each subject up to there.
    */
-  @Disabled("known bug: a restarted last-per-subject consumer also delivers the older messages it skipped")
   @Test
   void aLastPerSubjectConsumerOwesOnlyWhatItDelivered(@TempDir Path tmp) throws Exception {
     EdgeProcess edge = new EdgeProcess(tmp, "jetstream { sync: always }\n");
@@ -155,6 +149,88 @@ class RedeliveryCountRestartTest {
     } finally {
       edge.close();
     }
+  }
+
+  @Test
+  void aLastPerSubjectPhaseGoesOnAfterACleanStop(@TempDir Path tmp) throws Exception {
+    lastPerSubjectPhaseAcrossARestart(tmp, false);
+  }
+
+  @Test
+  void aLastPerSubjectPhaseGoesOnAfterKillNine(@TempDir Path tmp) throws Exception {
+    lastPerSubjectPhaseAcrossARestart(tmp, true);
+  }
+
+  /**
+   * A restart in the middle of a last-per-subject consumer's first phase. The stream holds
+   * {@code b a c a d c d e d} (sequences 1 to 9): the phase delivers 1, 4, 6, 8, 9 (the last of each
+   * subject) and skips 2, 3, 5, 7. The client takes 1, 4, 6 and acknowledges 4 only; then the gateway
+   * stops (cleanly, or with kill -9 right after the acknowledgement was confirmed).
+   *
+   * <p>After the restart 1 and 6 are owed (redeliveries, count 2), as with nats-server, which keeps
+   * its pending set (it sends them once their ack wait has passed; leafgate at once). The rest of the
+   * phase, 8 and 9, goes on as it would have without the restart, then every new message. nats-server
+   * (2.9) does not keep the phase across a restart: it goes on with every message after the last one
+   * delivered, so it would also send 7, which the phase skipped; leafgate does not.
+   */
+  private static void lastPerSubjectPhaseAcrossARestart(Path tmp, boolean kill) throws Exception {
+    EdgeProcess edge = new EdgeProcess(tmp, "jetstream { sync: always }\n");
+    try {
+      edge.start();
+      try (Connection nc = connect(edge)) {
+        nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("P").subjects("p.>").build());
+        JetStream js = nc.jetStream();
+        for (String subj : List.of("p.b", "p.a", "p.c", "p.a", "p.d", "p.c", "p.d", "p.e", "p.d")) {
+          js.publish(subj, subj.getBytes(StandardCharsets.UTF_8));
+        }
+        nc.jetStreamManagement().addOrUpdateConsumer("P", ConsumerConfiguration.builder().durable("D")
+            .deliverPolicy(DeliverPolicy.LastPerSubject).ackPolicy(AckPolicy.Explicit)
+            .ackWait(Duration.ofSeconds(60)).build());
+        JetStreamSubscription sub = js.subscribe(null, PullSubscribeOptions.bind("P", "D"));
+        List<Message> got = sub.fetch(3, Duration.ofSeconds(5));
+        assertEquals(List.of(1L, 4L, 6L), seqs(got));
+        got.get(1).ackSync(Duration.ofSeconds(5));
+      }
+      if (kill) {
+        edge.kill();
+      } else {
+        edge.close();
+      }
+      edge.start();
+      try (Connection nc = connect(edge)) {
+        JetStreamSubscription sub = nc.jetStream().subscribe(null, PullSubscribeOptions.bind("P", "D"));
+        // The fetch waits out its whole time when fewer come: nothing else may come meanwhile.
+        List<Message> after = sub.fetch(10, Duration.ofSeconds(3));
+        assertEquals(List.of(1L, 6L, 8L, 9L), seqs(after), "delivered after the restart\n" + edge.log());
+        assertEquals(List.of(2L, 2L, 1L, 1L), after.stream().map(m -> m.metaData().deliveredCount()).toList());
+        for (Message m : after) {
+          m.ackSync(Duration.ofSeconds(5));
+        }
+        nc.jetStream().publish("p.a", "p.a".getBytes(StandardCharsets.UTF_8));
+        List<Message> next = sub.fetch(10, Duration.ofSeconds(3));
+        assertEquals(List.of(10L), seqs(next), "after the first phase every new message comes");
+        next.get(0).ackSync(Duration.ofSeconds(5));
+        assertEquals(10, nc.jetStreamManagement().getConsumerInfo("P", "D").getAckFloor().getStreamSequence());
+      }
+      if (kill) {
+        edge.kill();
+      } else {
+        edge.close();
+      }
+      edge.start();
+      try (Connection nc = connect(edge)) {
+        JetStreamSubscription sub = nc.jetStream().subscribe(null, PullSubscribeOptions.bind("P", "D"));
+        assertEquals(List.of(), seqs(sub.fetch(10, Duration.ofSeconds(2))), "all acknowledged: nothing owed");
+        nc.jetStream().publish("p.b", "p.b".getBytes(StandardCharsets.UTF_8));
+        assertEquals(List.of(11L), seqs(sub.fetch(10, Duration.ofSeconds(3))));
+      }
+    } finally {
+      edge.close();
+    }
+  }
+
+  private static List<Long> seqs(List<Message> msgs) {
+    return msgs.stream().map(m -> m.metaData().streamSequence()).toList();
   }
 
   private static Connection connect(EdgeProcess edge) throws Exception {

@@ -63,6 +63,13 @@ public interface StreamStore {
    */
   long[] lastSeqPerSubject(String filter) throws StoreException;
 
+  /**
+   * The last sequence of each subject matching {@code filter} among the messages with
+   * {@code seq <= maxSeq}, ascending by sequence (a last_per_subject consumer's first phase, rebuilt
+   * after a restart).
+   */
+  long[] lastSeqPerSubject(String filter, long maxSeq) throws StoreException;
+
   /** How many messages with {@code seq >= fromSeq} match {@code filter}. */
   long countMatching(String filter, long fromSeq) throws StoreException;
 

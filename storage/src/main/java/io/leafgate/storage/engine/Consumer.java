@@ -8,6 +8,7 @@ import io.leafgate.storage.api.StreamState;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,13 +56,26 @@ public final class Consumer {
   private final TreeSet<Long> redeliveredSeqs = new TreeSet<>();
   /**
    * After a restart, the last stream sequence delivered before it: unacknowledged messages up to it
-   * come again from {@link #nextSeq} as redeliveries, counting on from {@link #restoredCounts}.
+   * come again (from {@link #initial}, then from {@link #nextSeq}) as redeliveries, counting on from
+   * {@link #restoredCounts}.
    */
   private long restoredSseq;
   /** Deliveries before the restart of messages delivered more than once and not yet sent again. */
   private final TreeMap<Long, Integer> restoredCounts = new TreeMap<>();
-  /** Initial last-per-subject sequences still to deliver. */
-  private final ArrayDeque<Long> initial = new ArrayDeque<>();
+  /**
+   * Deliver policy last_per_subject: the stream's last sequence when the consumer was created. Up to
+   * it the consumer delivers only the last message of each subject ({@link #initial}), and
+   * {@link #nextSeq} starts above it. Persisted, so that a restart owes only what that phase
+   * delivered and rebuilds what it had still to deliver; 0 when there is no such phase, or once the
+   * ack floor has passed it.
+   */
+  private long initialEnd;
+  /**
+   * The first phase's sequences still to deliver, ascending, from {@link #initialAt}: last-per-subject
+   * ones, and after a restart also those delivered before it and still owed.
+   */
+  private long[] initial = NONE;
+  private int initialAt;
   private final ArrayDeque<StoredMessage> prefetch = new ArrayDeque<>();
   /** Whether the last message {@link #nextNew} returned came from {@link #initial}. */
   private boolean lastNewFromInitial;
@@ -131,21 +145,15 @@ public final class Consumer {
       case BY_START_SEQUENCE -> start = Math.max(config.optStartSeq, 1);
       case BY_START_TIME -> start = stream.store.seqAtOrAfterTime(config.optStartTimeNanos);
       case LAST_PER_SUBJECT -> {
-        List<Long> seqs = new ArrayList<>();
-        for (String f : filtersOrAll()) {
-          for (long s : stream.store.lastSeqPerSubject(f)) {
-            seqs.add(s);
-          }
-        }
-        seqs.sort(null);
-        initial.addAll(seqs);
+        setInitial(lastPerSubject(Long.MAX_VALUE));
+        initialEnd = initialLeft() > 0 ? st.lastSeq() : 0;
         start = st.lastSeq() + 1;
       }
       default -> start = Math.max(st.firstSeq(), 1);
     }
     nextSeq = start;
-    if (config.deliverPolicy == ConsumerConfig.DeliverPolicy.LAST_PER_SUBJECT && !initial.isEmpty()) {
-      deliveredSseq = initial.peekFirst() - 1;
+    if (initialLeft() > 0) {
+      deliveredSseq = initial[initialAt] - 1;
     } else {
       deliveredSseq = start - 1;
     }
@@ -154,8 +162,63 @@ public final class Consumer {
     stateDirty = true;
   }
 
-  /** Restores a durable consumer from its committed state; unacknowledged messages go out again. */
-  void restore(ConsumerState s) {
+  /**
+   * The last sequence of each subject the consumer's filters match, among those up to {@code maxSeq},
+   * ascending and without repeats.
+   */
+  private long[] lastPerSubject(long maxSeq) throws StoreException {
+    List<String> filters = filtersOrAll();
+    if (filters.size() == 1) {
+      String f = filters.get(0);
+      return maxSeq == Long.MAX_VALUE ? stream.store.lastSeqPerSubject(f) : stream.store.lastSeqPerSubject(f, maxSeq);
+    }
+    TreeSet<Long> all = new TreeSet<>();
+    for (String f : filters) {
+      for (long s : maxSeq == Long.MAX_VALUE ? stream.store.lastSeqPerSubject(f)
+          : stream.store.lastSeqPerSubject(f, maxSeq)) {
+        all.add(s);
+      }
+    }
+    long[] out = new long[all.size()];
+    int i = 0;
+    for (long s : all) {
+      out[i++] = s;
+    }
+    return out;
+  }
+
+  private void setInitial(long[] seqs) {
+    initial = seqs.length == 0 ? NONE : seqs;
+    initialAt = 0;
+  }
+
+  private int initialLeft() {
+    return initial.length - initialAt;
+  }
+
+  /** Whether {@code seq} is among the first phase's sequences still to deliver. */
+  private boolean initialHas(long seq) {
+    return initialAt < initial.length && seq >= initial[initialAt]
+        && Arrays.binarySearch(initial, initialAt, initial.length, seq) >= 0;
+  }
+
+  /** Forgets the first phase's end once the ack floor has passed it: from there on it is all messages. */
+  private void checkInitialEnd() {
+    if (initialEnd > 0 && ackFloorS >= initialEnd) {
+      initialEnd = 0;
+    }
+  }
+
+  /**
+   * Restores a durable consumer from its committed state; unacknowledged messages go out again.
+   *
+   * <p>Within a last-per-subject first phase that the ack floor has not passed, only the last message
+   * of each subject up to its end was (or was still to be) delivered: those above the floor that are
+   * not acknowledged go out in order, the ones delivered before the restart as redeliveries, the rest
+   * as the phase would have sent them; then everything after the phase's end. The messages the phase
+   * skipped are not owed.
+   */
+  void restore(ConsumerState s) throws StoreException {
     dseq = s.deliveredConsumerSeq();
     deliveredSseq = s.deliveredStreamSeq();
     ackFloorD = s.ackFloorConsumerSeq();
@@ -171,10 +234,24 @@ public final class Consumer {
         restoredCounts.put(r[i], (int) Math.min(Integer.MAX_VALUE, r[i + 1]));
       }
     }
+    initialEnd = config.deliverPolicy == ConsumerConfig.DeliverPolicy.LAST_PER_SUBJECT ? s.initialEnd() : 0;
+    checkInitialEnd();
+    if (initialEnd > 0) {
+      long[] lps = lastPerSubject(initialEnd);
+      long[] owed = new long[lps.length];
+      int n = 0;
+      for (long seq : lps) {
+        // Above the floor and not acknowledged (with ack policy none the floor is the last delivery).
+        if (seq > ackFloorS && !ackedAbove.contains(seq)) {
+          owed[n++] = seq;
+        }
+      }
+      setInitial(Arrays.copyOf(owed, n));
+    }
     if (config.ackPolicy == ConsumerConfig.AckPolicy.NONE) {
-      nextSeq = deliveredSseq + 1;
+      nextSeq = Math.max(deliveredSseq, initialEnd) + 1;
     } else {
-      nextSeq = ackFloorS + 1;
+      nextSeq = Math.max(ackFloorS, initialEnd) + 1;
       restoredSseq = deliveredSseq;
     }
   }
@@ -185,7 +262,7 @@ public final class Consumer {
     for (long a : ackedAbove) {
       above[i++] = a;
     }
-    return new ConsumerState(dseq, deliveredSseq, ackFloorD, ackFloorS, above, redeliveredPairs());
+    return new ConsumerState(dseq, deliveredSseq, ackFloorD, ackFloorS, above, redeliveredPairs(), initialEnd);
   }
 
   private static final long[] NONE = new long[0];
@@ -249,7 +326,8 @@ public final class Consumer {
       return true;
     }
     // Below nextSeq: after a restart, what is still to be delivered again is not acknowledged.
-    return seq <= deliveredSseq && seq < nextSeq && !pending.containsKey(seq) && !redeliver.contains(seq);
+    return seq <= deliveredSseq && seq < nextSeq && !pending.containsKey(seq) && !redeliver.contains(seq)
+        && !initialHas(seq);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -278,7 +356,7 @@ public final class Consumer {
   long numPending() {
     if (numPending < 0) {
       try {
-        long n = initial.size();
+        long n = initialLeft();
         long from = nextSeq;
         n += stream.pendingFor(config.filters(), from);
         for (long a : ackedAbove) {
@@ -452,7 +530,7 @@ public final class Consumer {
    */
   private void putBack(StoredMessage m) {
     if (lastNewFromInitial) {
-      initial.addFirst(m.seq());
+      initialAt--; // the sequence just taken, still in the array
     } else {
       prefetch.addFirst(m);
       nextSeq = m.seq();
@@ -464,8 +542,20 @@ public final class Consumer {
 
   private StoredMessage nextNew() throws StoreException {
     while (true) {
-      if (!initial.isEmpty()) {
-        long s = initial.pollFirst();
+      if (initialAt < initial.length) {
+        long s = initial[initialAt++];
+        if (s <= ackFloorS || ackedAbove.contains(s)) {
+          numPendingDecrement();
+          continue;
+        }
+        if (s <= restoredSseq && config.maxDeliver > 0 && deliveriesBeforeRestart(s) >= config.maxDeliver) {
+          // Owed from before the restart but out of deliveries: never sent again, as below.
+          numPendingDecrement();
+          restoredCounts.remove(s);
+          ackedAbove.add(s);
+          updateFloor();
+          continue;
+        }
         StoredMessage m = stream.store.load(s);
         if (m != null) {
           numPendingDecrement();
@@ -473,6 +563,9 @@ public final class Consumer {
           return m;
         }
         continue;
+      }
+      if (initial.length > 0) {
+        setInitial(NONE); // the phase is delivered: its array can go
       }
       lastNewFromInitial = false;
       if (prefetch.isEmpty()) {
@@ -593,6 +686,7 @@ public final class Consumer {
     if (config.ackPolicy == ConsumerConfig.AckPolicy.NONE) {
       ackFloorD = dseq;
       ackFloorS = deliveredSseq;
+      checkInitialEnd();
     } else {
       long deadline = now + ackWaitFor(deliveries);
       if (deliveries > 1) {
@@ -820,10 +914,19 @@ public final class Consumer {
 
   /** Moves the ack floor up to just below the oldest unacknowledged delivery. */
   private void updateFloor() {
+    while (initialAt < initial.length && initial[initialAt] <= ackFloorS) {
+      initialAt++; // acknowledged with ack policy all before it was sent again
+      numPending = -1;
+    }
     if (pending.isEmpty()) {
       ackFloorD = dseq;
-      // After a restart, not past what is still to be delivered again (from nextSeq).
-      ackFloorS = Math.max(ackFloorS, Math.min(deliveredSseq, nextSeq - 1));
+      // After a restart, not past what is still to be delivered again (from the first phase's
+      // sequences, then from nextSeq).
+      long cap = Math.min(deliveredSseq, nextSeq - 1);
+      if (initialAt < initial.length) {
+        cap = Math.min(cap, initial[initialAt] - 1);
+      }
+      ackFloorS = Math.max(ackFloorS, cap);
     } else {
       Map.Entry<Long, Pending> first = pending.firstEntry();
       long s = first.getKey() - 1;
@@ -834,6 +937,7 @@ public final class Consumer {
     }
     ackedAbove.headSet(ackFloorS, true).clear();
     restoredCounts.headMap(ackFloorS, true).clear();
+    checkInitialEnd();
     stateDirty = true;
   }
 
@@ -916,7 +1020,7 @@ public final class Consumer {
 
   /** Messages ready for delivery right now (new ones up to the durable watermark, plus redeliveries). */
   private long available() {
-    long n = redeliver.size() + initial.size() + prefetch.size();
+    long n = redeliver.size() + initialLeft() + prefetch.size();
     if (n > 0) {
       return n;
     }

@@ -172,7 +172,7 @@ public final class JetStreamEngine implements AutoCloseable {
         for (ConsumerRecord cr : store.consumers(cfg.name)) {
           ConsumerConfig cc = ConsumerConfig.fromStored(cr.configJson());
           Consumer c = new Consumer(s, cr.name(), cc, cr.createdNanos());
-          if (cr.state().deliveredStreamSeq() > ss.state().lastSeq()) {
+          if (Math.max(cr.state().deliveredStreamSeq(), cr.state().initialEnd()) > ss.state().lastSeq()) {
             c.startFresh(); // a memory stream lost its messages with the restart
           } else {
             c.restore(cr.state());

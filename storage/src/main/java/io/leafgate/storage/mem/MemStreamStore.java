@@ -227,6 +227,25 @@ public final class MemStreamStore implements StreamStore {
   }
 
   @Override
+  public long[] lastSeqPerSubject(String filter, long maxSeq) throws StoreException {
+    checkOpen();
+    boolean all = all(filter);
+    long[] out = new long[bySubject.size()];
+    int n = 0;
+    for (Map.Entry<String, TreeSet<Long>> e : bySubject.entrySet()) {
+      if (all || Subjects.matches(filter, e.getKey())) {
+        Long last = e.getValue().floor(maxSeq);
+        if (last != null) {
+          out[n++] = last;
+        }
+      }
+    }
+    out = Arrays.copyOf(out, n);
+    Arrays.sort(out);
+    return out;
+  }
+
+  @Override
   public long countMatching(String filter, long fromSeq) throws StoreException {
     checkOpen();
     if (all(filter)) {

@@ -29,7 +29,10 @@ final class Sql {
               + " PRIMARY KEY(stream_id, name)) WITHOUT ROWID"),
       // 1 -> 2: delivery counts of unacknowledged messages delivered more than once (RedeliveredCodec),
       // so that a restart neither resets them nor lets max_deliver start over. NULL: none.
-      List.of("ALTER TABLE consumers ADD COLUMN redelivered BLOB"));
+      List.of("ALTER TABLE consumers ADD COLUMN redelivered BLOB"),
+      // 2 -> 3: where a last_per_subject consumer's first phase ends (ConsumerState.initialEnd), so
+      // that a restart owes and delivers only the last message of each subject up to it. NULL: none.
+      List.of("ALTER TABLE consumers ADD COLUMN initial_end INTEGER"));
 
   static final int SCHEMA_VERSION = MIGRATIONS.size();
 
@@ -57,16 +60,18 @@ final class Sql {
 
   // ---- consumers ----
   static final String CONSUMERS_OF = "SELECT name, config, created_ns, delivered_dseq, delivered_sseq, floor_dseq,"
-      + " floor_sseq, acked_above, redelivered FROM consumers WHERE stream_id = ? ORDER BY name";
+      + " floor_sseq, acked_above, redelivered, initial_end FROM consumers WHERE stream_id = ? ORDER BY name";
   static final String CONSUMER_NAMES = "SELECT stream_id, name FROM consumers";
   static final String CONSUMER_UPSERT = "INSERT INTO consumers(stream_id, name, config, created_ns, delivered_dseq,"
-      + " delivered_sseq, floor_dseq, floor_sseq, acked_above, redelivered) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+      + " delivered_sseq, floor_dseq, floor_sseq, acked_above, redelivered, initial_end)"
+      + " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
       + " ON CONFLICT(stream_id, name) DO UPDATE SET config = excluded.config, created_ns = excluded.created_ns,"
       + " delivered_dseq = excluded.delivered_dseq, delivered_sseq = excluded.delivered_sseq,"
       + " floor_dseq = excluded.floor_dseq, floor_sseq = excluded.floor_sseq, acked_above = excluded.acked_above,"
-      + " redelivered = excluded.redelivered";
+      + " redelivered = excluded.redelivered, initial_end = excluded.initial_end";
   static final String CONSUMER_UPDATE_STATE = "UPDATE consumers SET delivered_dseq = ?, delivered_sseq = ?,"
-      + " floor_dseq = ?, floor_sseq = ?, acked_above = ?, redelivered = ? WHERE stream_id = ? AND name = ?";
+      + " floor_dseq = ?, floor_sseq = ?, acked_above = ?, redelivered = ?, initial_end = ?"
+      + " WHERE stream_id = ? AND name = ?";
   static final String CONSUMER_DELETE = "DELETE FROM consumers WHERE stream_id = ? AND name = ?";
 
   // ---- per stream ----

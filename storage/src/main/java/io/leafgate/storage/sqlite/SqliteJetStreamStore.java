@@ -406,7 +406,7 @@ public final class SqliteJetStreamStore implements JetStreamStore {
           PendingState p = pendingStates.get(key(e.id, name));
           ConsumerState st = p != null ? p.state()
               : new ConsumerState(rs.getLong(4), rs.getLong(5), rs.getLong(6), rs.getLong(7),
-                  AckedAboveCodec.decode(rs.getBytes(8)), RedeliveredCodec.decode(rs.getBytes(9)));
+                  AckedAboveCodec.decode(rs.getBytes(8)), RedeliveredCodec.decode(rs.getBytes(9)), rs.getLong(10));
           out.add(new ConsumerRecord(stream, name, rs.getString(2), rs.getLong(3), st));
         }
       }
@@ -440,6 +440,11 @@ public final class SqliteJetStreamStore implements JetStreamStore {
     ps.setLong(at + 3, st.ackFloorStreamSeq());
     bindBlob(ps, at + 4, AckedAboveCodec.encode(st.ackedAbove()));
     bindBlob(ps, at + 5, RedeliveredCodec.encode(st.redelivered()));
+    if (st.initialEnd() > 0) {
+      ps.setLong(at + 6, st.initialEnd());
+    } else {
+      ps.setNull(at + 6, Types.INTEGER);
+    }
   }
 
   private static void bindBlob(PreparedStatement ps, int at, byte[] b) throws java.sql.SQLException {
@@ -509,8 +514,8 @@ public final class SqliteJetStreamStore implements JetStreamStore {
         PreparedStatement ps = db.prepare(Sql.CONSUMER_UPDATE_STATE);
         for (PendingState p : pendingStates.values()) {
           bindState(ps, 1, p.state());
-          ps.setLong(7, p.streamId());
-          ps.setString(8, p.name());
+          ps.setLong(8, p.streamId());
+          ps.setString(9, p.name());
           ps.executeUpdate();
         }
         return null;

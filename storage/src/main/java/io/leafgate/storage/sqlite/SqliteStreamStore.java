@@ -631,6 +631,44 @@ final class SqliteStreamStore implements StreamStore {
     return out;
   }
 
+  /**
+   * Subjects whose messages all lie at or below {@code maxSeq} answer from memory; the others that
+   * have one there cost one lookup each in the (subj_id, seq) index.
+   */
+  @Override
+  public long[] lastSeqPerSubject(String filter, long maxSeq) throws StoreException {
+    ready();
+    boolean all = all(filter);
+    long[] out = new long[subjects.size()];
+    List<SubjectInfo> straddling = new ArrayList<>();
+    int n = 0;
+    for (SubjectInfo si : subjects.values()) {
+      if (si.first > maxSeq || !(all || Subjects.matches(filter, si.subject))) {
+        continue;
+      }
+      if (si.last <= maxSeq) {
+        out[n++] = si.last;
+      } else {
+        straddling.add(si);
+      }
+    }
+    if (!straddling.isEmpty()) {
+      long[] found = db.read("last per subject in " + name, c -> {
+        long[] r = new long[straddling.size()];
+        for (int i = 0; i < r.length; i++) {
+          r[i] = queryLong(Sql.subjectPrevSeq(id), straddling.get(i).id, maxSeq);
+        }
+        return r;
+      });
+      for (long seq : found) {
+        out[n++] = seq;
+      }
+    }
+    out = Arrays.copyOf(out, n);
+    Arrays.sort(out);
+    return out;
+  }
+
   @Override
   public long countMatching(String filter, long fromSeq) throws StoreException {
     ready();

@@ -194,6 +194,7 @@ public abstract class StreamStoreContract {
     assertEquals(want.ackFloorStreamSeq(), got.ackFloorStreamSeq());
     assertArrayEquals(want.ackedAbove(), got.ackedAbove());
     assertArrayEquals(want.redelivered(), got.redelivered());
+    assertEquals(want.initialEnd(), got.initialEnd());
   }
 
   // ---- empty stream and appends ----
@@ -548,6 +549,28 @@ public abstract class StreamStoreContract {
   }
 
   @Test
+  void lastSeqPerSubjectUpToASequence() throws Exception {
+    fillTree();
+    // a.b.c: 1, 5; a.x.c: 2, 7; a.b.d: 3; b.b.c: 4; a: 6
+    assertArrayEquals(new long[] {3, 4, 5, 6, 7}, s.lastSeqPerSubject(null, Long.MAX_VALUE));
+    assertArrayEquals(new long[] {3, 4, 5, 6, 7}, s.lastSeqPerSubject(null, 7));
+    assertArrayEquals(new long[] {2, 3, 4, 5, 6}, s.lastSeqPerSubject(null, 6));
+    assertArrayEquals(new long[] {1, 2, 3, 4}, s.lastSeqPerSubject(">", 4));
+    assertArrayEquals(new long[] {1, 2, 3}, s.lastSeqPerSubject("a.>", 4));
+    assertArrayEquals(new long[] {1, 2, 4}, s.lastSeqPerSubject("*.*.c", 4));
+    assertArrayEquals(new long[] {1}, s.lastSeqPerSubject("a.b.c", 4));
+    assertEquals(0, s.lastSeqPerSubject("a", 5).length);
+    assertEquals(0, s.lastSeqPerSubject(null, 0).length);
+    assertTrue(s.remove(5));
+    assertTrue(s.remove(2));
+    assertArrayEquals(new long[] {1, 3, 4, 6}, s.lastSeqPerSubject(null, 6));
+    assertArrayEquals(new long[] {1, 3, 4}, s.lastSeqPerSubject(null, 5));
+    reopenAndCompare();
+    assertArrayEquals(new long[] {1, 3, 4, 6}, s.lastSeqPerSubject(null, 6));
+    assertArrayEquals(new long[] {1, 7}, s.lastSeqPerSubject("a.*.c", 7));
+  }
+
+  @Test
   void wildcardReadsOverManySubjectsAgreeWithAScan() throws Exception {
     // Enough subjects that an implementation may switch from per-subject lookups to a scan.
     for (int i = 0; i < 300; i++) {
@@ -655,19 +678,23 @@ public abstract class StreamStoreContract {
     js.saveConsumer(consumer("S", "c1"));
     js.saveConsumer(consumer("S", "c2"));
     assertEquals(2, js.consumers("S").size());
-    ConsumerState st = new ConsumerState(10, 12, 7, 9, new long[] {11, 12}, new long[] {8, 3, 10, 2});
+    ConsumerState st = new ConsumerState(10, 12, 7, 9, new long[] {11, 12}, new long[] {8, 3, 10, 2}, 15);
     js.saveConsumerState("S", "c1", st);
     assertStateEquals(st, find(js.consumers("S"), "c1").state());
     assertStateEquals(ConsumerState.INITIAL, find(js.consumers("S"), "c2").state());
-    ConsumerRecord replaced = new ConsumerRecord("S", "c2", "{\"v\":2}", 43, new ConsumerState(1, 1, 0, 0, new long[0]));
+    ConsumerRecord replaced = new ConsumerRecord("S", "c2", "{\"v\":2}", 43,
+        new ConsumerState(1, 1, 0, 0, new long[0], new long[0], 30));
     js.saveConsumer(replaced);
     assertEquals("{\"v\":2}", find(js.consumers("S"), "c2").configJson());
     reopenAndCompare();
     assertStateEquals(st, find(js.consumers("S"), "c1").state());
     assertStateEquals(replaced.state(), find(js.consumers("S"), "c2").state());
+    ConsumerState phaseOver = new ConsumerState(3, 31, 3, 31, new long[0]);
+    js.saveConsumerState("S", "c2", phaseOver);
     js.deleteConsumer("S", "c1");
     assertEquals(1, js.consumers("S").size());
     reopenAndCompare();
+    assertStateEquals(phaseOver, find(js.consumers("S"), "c2").state());
     assertEquals(List.of("c2"), js.consumers("S").stream().map(ConsumerRecord::name).toList());
   }
 

@@ -343,10 +343,76 @@ class SqliteJetStreamStoreTest {
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = c.createStatement();
         ResultSet rs = st.executeQuery("SELECT value FROM meta WHERE key = 'schema_version'")) {
       assertTrue(rs.next());
-      assertEquals(2, rs.getInt(1));
+      assertEquals(Sql.SCHEMA_VERSION, rs.getInt(1));
     }
     try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
       assertArrayEquals(new long[] {1, 2}, js.consumers("S").get(0).state().redelivered());
+    }
+  }
+
+  /**
+   * A store written by version 2 (before a last-per-subject consumer's first phase was kept, built
+   * here with the statements of versions 1 and 2) opens: it is migrated in place, its consumers keep
+   * their progress and delivery counts and have no first phase, and then one is stored like in a new
+   * store.
+   */
+  @Test
+  void aVersionTwoStoreIsMigratedAndKeepsItsData() throws Exception {
+    Path db = dir.resolve("jetstream").resolve("leafgate.db");
+    Files.createDirectories(db.getParent());
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = c.createStatement()) {
+      st.execute("PRAGMA page_size = " + SqliteDatabase.PAGE_SIZE);
+      st.execute("PRAGMA auto_vacuum = INCREMENTAL");
+      st.execute("PRAGMA journal_mode = WAL");
+      for (String ddl : Sql.MIGRATIONS.get(0)) {
+        st.execute(ddl);
+      }
+      for (String ddl : Sql.MIGRATIONS.get(1)) {
+        st.execute(ddl);
+      }
+      st.execute("PRAGMA application_id = " + Sql.APPLICATION_ID);
+      st.execute("INSERT INTO meta(key, value) VALUES('schema_version', 2)");
+      st.execute("INSERT INTO streams(id, name, config, created_ns, epoch, memory, last_seq, last_ts)"
+          + " VALUES(1, 'S', '{}', 1, 'ep', 0, 3, 30)");
+      for (String ddl : Sql.createStreamTables(1)) {
+        st.execute(ddl);
+      }
+      st.execute("INSERT INTO subjects_1(id, subject) VALUES(1, CAST('a' AS BLOB)), (2, CAST('b' AS BLOB))");
+      st.execute("INSERT INTO msgs_1(seq, subj_id, ts, age, msg_id, hdr, data) VALUES"
+          + " (1, 1, 10, 10, NULL, NULL, CAST('one' AS BLOB)), (2, 2, 20, 20, NULL, NULL, CAST('two' AS BLOB)),"
+          + " (3, 1, 30, 30, NULL, NULL, CAST('three' AS BLOB))");
+      try (var ps = c.prepareStatement("INSERT INTO consumers(stream_id, name, config, created_ns, delivered_dseq,"
+          + " delivered_sseq, floor_dseq, floor_sseq, acked_above, redelivered)"
+          + " VALUES(1, 'D', '{}', 5, 4, 3, 1, 1, ?, ?)")) {
+        ps.setBytes(1, AckedAboveCodec.encode(new long[] {3}));
+        ps.setBytes(2, RedeliveredCodec.encode(new long[] {2, 3}));
+        ps.executeUpdate();
+      }
+    }
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      StreamStore s = js.openStream(js.streams().get(0));
+      assertEquals(3, s.state().msgs());
+      assertArrayEquals(new long[] {2, 3}, s.lastSeqPerSubject(null, 3));
+      var st = js.consumers("S").get(0).state();
+      assertEquals(4, st.deliveredConsumerSeq());
+      assertEquals(3, st.deliveredStreamSeq());
+      assertEquals(1, st.ackFloorStreamSeq());
+      assertArrayEquals(new long[] {3}, st.ackedAbove());
+      assertArrayEquals(new long[] {2, 3}, st.redelivered());
+      assertEquals(0, st.initialEnd(), "no first phase was stored before");
+      js.saveConsumerState("S", "D", new io.leafgate.storage.api.ConsumerState(4, 3, 1, 1, new long[] {3},
+          new long[] {2, 3}, 3));
+      js.commit(null);
+    }
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT value FROM meta WHERE key = 'schema_version'")) {
+      assertTrue(rs.next());
+      assertEquals(3, rs.getInt(1));
+    }
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      var st = js.consumers("S").get(0).state();
+      assertEquals(3, st.initialEnd());
+      assertArrayEquals(new long[] {2, 3}, st.redelivered());
     }
   }
 
