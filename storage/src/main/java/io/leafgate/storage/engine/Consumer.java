@@ -543,6 +543,9 @@ public final class Consumer {
   private StoredMessage nextNew() throws StoreException {
     while (true) {
       if (initialAt < initial.length) {
+        if (initial[initialAt] > stream.durableSeq) {
+          return null; // not durable yet: as for new messages below, it waits for its commit
+        }
         long s = initial[initialAt++];
         if (s <= ackFloorS || ackedAbove.contains(s)) {
           numPendingDecrement();
