@@ -26,9 +26,10 @@ import org.tinylog.Logger;
  * ({@link DirectPull}): messages come as stored, in batches, and acks go back as sequences.
  *
  * <p>Every message carries a stable id ({@code <server>:<epoch>:<seq>}) as {@code Nats-Msg-Id}
- * (as {@code Leafgate-Id} when the publisher set its own {@code Nats-Msg-Id}). After a reconnect or a restart, messages that may already have reached the
- * hub are checked against what the hub stream holds before they are sent again, so no message is
- * duplicated even when the outage outlasts the hub's duplicate window.
+ * (as {@code Leafgate-Id} when the publisher set its own {@code Nats-Msg-Id}). After a reconnect or
+ * a restart, messages that may already have reached the hub are checked against what the hub stream
+ * holds before they are sent again, so no message is duplicated even when the outage outlasts the
+ * hub's duplicate window.
  *
  * <p>All state is owned by the hub link's event loop.
  */
