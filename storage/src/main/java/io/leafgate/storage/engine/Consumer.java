@@ -947,7 +947,6 @@ public final class Consumer {
   // ---------------------------------------------------------------------------------------------
   // Pull requests
 
-  /** Handles {@code CONSUMER.MSG.NEXT}: queues the request or answers with a status. */
   /** A pull request of an in-process puller (see {@link DirectPull}); refused as a client's would be. */
   void pullDirect(DirectPull p, long batch, long expiresNanos) {
     lastActivityNanos = System.nanoTime();
@@ -970,6 +969,7 @@ public final class Consumer {
     deliverAvailable();
   }
 
+  /** Handles {@code CONSUMER.MSG.NEXT}: queues the request or answers with a status. */
   void pullRequest(String reply, byte[] body) {
     lastActivityNanos = System.nanoTime();
     JetStreamEngine e = stream.engine;
