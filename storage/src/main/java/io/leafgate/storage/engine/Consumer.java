@@ -642,7 +642,13 @@ public final class Consumer {
   /** Delivers to an in-process puller: the same bookkeeping as {@link #deliver}, no subjects. */
   private void deliverDirect(StoredMessage m, DirectPull to, boolean redelivery) {
     int deliveries = record(m, System.nanoTime());
-    directTouched = to;
+    if (directTouched != to) {
+      DirectPull before = directTouched;
+      directTouched = to;
+      if (before != null) {
+        before.onBatchEnd(); // a request completed in this pass: hand its messages on first
+      }
+    }
     to.onMessage(m, deliveries);
   }
 

@@ -87,6 +87,25 @@ class DirectPullTest {
   }
 
   @Test
+  void aRequestCompletedInThePassThatServesTheNextIsHandedOnFirst() throws Exception {
+    Puller first = new Puller();
+    Puller second = new Puller();
+    engine.pullDirect("Q", "C", 2, 0, first);
+    engine.pullDirect("Q", "C", 3, 0, second);
+    // Published in one go, so that one delivery pass serves both requests.
+    engine.call(e -> {
+      for (int i = 0; i < 5; i++) {
+        client.publish("q.x", null, null, ("m" + i).getBytes(StandardCharsets.UTF_8));
+      }
+      return null;
+    }, 5000);
+    await(() -> second.got.size() == 3, "the second request is served: " + seqs(second.got));
+    await(() -> first.got.size() == 2, "the first request's messages are handed on: " + seqs(first.got));
+    assertEquals(List.of(1L, 2L), seqs(first.got));
+    assertEquals(List.of(3L, 4L, 5L), seqs(second.got));
+  }
+
+  @Test
   void aPullerThatIsGoneGetsNothingMore() throws Exception {
     Puller gone = new Puller();
     gone.live = false;
@@ -131,15 +150,20 @@ class DirectPullTest {
     volatile boolean live = true;
     private int inPass;
 
+    /** Messages of the current pass: they count as received only once the pass is handed on. */
+    private final List<StoredMessage> pass = new ArrayList<>();
+
     @Override
     public void onMessage(StoredMessage m, int n) {
-      got.add(m);
+      pass.add(m);
       deliveries.add(n);
       inPass++;
     }
 
     @Override
     public void onBatchEnd() {
+      got.addAll(pass);
+      pass.clear();
       batchEnds.add(inPass);
       inPass = 0;
     }
