@@ -68,6 +68,35 @@ class UplinkBufferTest {
   }
 
   @Test
+  void liveBurstsReachTheHubStreamInOrderExactlyOnce(@TempDir Path tmp) throws Exception {
+    NatsServerProcess hub = UplinkFixture.hub(tmp.resolve("hub"), "");
+    try (hub; Gateway edge = UplinkFixture.gateway(tmp.resolve("edge"), UplinkFixture.remote(hub) + CONFIG);
+         Connection edgeClient = Nats.connect("nats://127.0.0.1:" + edge.natsPort())) {
+      try (Connection hc = Nats.connect(hub.clientUrl())) {
+        hc.jetStreamManagement().addStream(StreamConfiguration.builder().name("TELEMETRY").subjects("telemetry.>").build());
+      }
+      UplinkFixture.awaitConnected(edge, hub);
+      // A trickle leaves the forwarder's pull request partly served; once the hub has confirmed it,
+      // the forwarder opens a second request beside it; then a burst fills the first request and
+      // goes on into the second in one delivery pass.
+      int n = 0;
+      for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < 300; i++, n++) {
+          edgeClient.publish("telemetry.s" + (n % 5), ("m" + n).getBytes(StandardCharsets.UTF_8));
+        }
+        edgeClient.flush(Duration.ofSeconds(2));
+        awaitHubCount(hub, n);
+        for (int i = 0; i < 1000; i++, n++) {
+          edgeClient.publish("telemetry.s" + (n % 5), ("m" + n).getBytes(StandardCharsets.UTF_8));
+        }
+        edgeClient.flush(Duration.ofSeconds(2));
+        awaitHubCount(hub, n);
+      }
+      assertEquals(List.of(), outOfOrder(hub, n), "hub stream content");
+    }
+  }
+
+  @Test
   void replayedMessagesCarryAStableMessageIdAndKeepThePublishersOwn(@TempDir Path tmp) throws Exception {
     NatsServerProcess hub = UplinkFixture.hub(tmp.resolve("hub"), "");
     try (hub; Gateway edge = UplinkFixture.gateway(tmp.resolve("edge"), UplinkFixture.remote(hub) + CONFIG);
