@@ -589,18 +589,20 @@ public final class JetStreamEngine implements AutoCloseable {
   private static final Runnable NO_OP = () -> {};
 
   private void commitGroup() {
-    if (!needRollback && !closing) {
+    if (!needRollback && !closing && batch.isEmpty()) {
       // The previous group's fsync is running, and this group's acknowledgements could only go out
       // after one more fsync anyway: keep adding to the open transaction and commit it when the
       // sync is done (the store's sync listener wakes this loop). Fewer, larger commits rewrite
       // the WAL's tail pages less often, which is most of a small commit's cost. The flag is set
       // before the question, so a sync that ends in between still finds it and wakes the loop.
+      // Never when this batch has output waiting (deliveries): it goes out right after this
+      // method, and only once the commit that records it is written.
       commitDeferred.set(true);
       if (store.syncInFlight()) {
         return;
       }
-      commitDeferred.set(false);
     }
+    commitDeferred.set(false);
     Map<Consumer, ConsumerState> saved = new LinkedHashMap<>();
     if (!needRollback) {
       for (Stream s : streams.values()) {
