@@ -10,7 +10,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -115,8 +114,8 @@ final class Forwarder implements HubLink.Listener {
   private final HubLink link;
   private final JetStreamEngine engine;
   private boolean pumpScheduled;
-  private final String serverName;
-  private final String epoch;
+  /** {@code <server>:<epoch>:}, what every message id of this stream starts with. */
+  private final String idPrefix;
   private final ArrayDeque<Item> queue = new ArrayDeque<>();
   /** Sent and not yet confirmed, by stream sequence, in the order sent. */
   private final LinkedHashMap<Long, Item> inflight = new LinkedHashMap<>();
@@ -148,8 +147,7 @@ final class Forwarder implements HubLink.Listener {
     this.cfg = cfg;
     this.link = link;
     this.engine = engine;
-    this.serverName = serverName;
-    this.epoch = epoch;
+    this.idPrefix = serverName + ":" + epoch + ":";
     // After a restart the first window of messages may already be on the hub: check before resending.
     this.inDoubtAtStart = cfg.hubStream != null ? cfg.replayWindow : 0;
   }
@@ -320,7 +318,7 @@ final class Forwarder implements HubLink.Listener {
   }
 
   private boolean send(Item it) {
-    String id = serverName + ":" + epoch + ":" + it.seq;
+    String id = idPrefix + it.seq;
     byte[] hdr = it.headers;
     // The id goes in Nats-Msg-Id for the hub's duplicate check; a publisher's own Nats-Msg-Id is
     // kept, and ours then goes in Leafgate-Id, which the in-doubt check reads first.
@@ -581,11 +579,10 @@ final class Forwarder implements HubLink.Listener {
       if (id == null) {
         return null;
       }
-      String prefix = serverName + ":" + epoch + ":";
-      if (!id.startsWith(prefix)) {
+      if (!id.startsWith(idPrefix)) {
         return -1L;
       }
-      return Long.parseLong(id.substring(prefix.length()));
+      return Long.parseLong(id.substring(idPrefix.length()));
     } catch (Exception e) {
       return null;
     }
@@ -643,13 +640,5 @@ final class Forwarder implements HubLink.Listener {
   private void publishStats() {
     stats.inflight = inflight.size();
     stats.queued = queue.size();
-  }
-
-  /** Drops items of the queue (used when the local stream is purged under us). */
-  void clear() {
-    for (Iterator<Item> it = queue.iterator(); it.hasNext(); ) {
-      it.next();
-      it.remove();
-    }
   }
 }

@@ -36,9 +36,7 @@ class UplinkBufferTest {
     NatsServerProcess hub = UplinkFixture.hub(tmp.resolve("hub"), "");
     try (hub; Gateway edge = UplinkFixture.gateway(tmp.resolve("edge"), UplinkFixture.remote(hub) + CONFIG);
          Connection edgeClient = Nats.connect("nats://127.0.0.1:" + edge.natsPort())) {
-      try (Connection hc = Nats.connect(hub.clientUrl())) {
-        hc.jetStreamManagement().addStream(StreamConfiguration.builder().name("TELEMETRY").subjects("telemetry.>").build());
-      }
+      createHubStream(hub);
       UplinkFixture.awaitConnected(edge, hub);
       int n = 200;
       for (int i = 0; i < n; i++) {
@@ -72,9 +70,7 @@ class UplinkBufferTest {
     NatsServerProcess hub = UplinkFixture.hub(tmp.resolve("hub"), "");
     try (hub; Gateway edge = UplinkFixture.gateway(tmp.resolve("edge"), UplinkFixture.remote(hub) + CONFIG);
          Connection edgeClient = Nats.connect("nats://127.0.0.1:" + edge.natsPort())) {
-      try (Connection hc = Nats.connect(hub.clientUrl())) {
-        hc.jetStreamManagement().addStream(StreamConfiguration.builder().name("TELEMETRY").subjects("telemetry.>").build());
-      }
+      createHubStream(hub);
       UplinkFixture.awaitConnected(edge, hub);
       // A trickle leaves the forwarder's pull request partly served; once the hub has confirmed it,
       // the forwarder opens a second request beside it; then a burst fills the first request and
@@ -101,9 +97,7 @@ class UplinkBufferTest {
     NatsServerProcess hub = UplinkFixture.hub(tmp.resolve("hub"), "");
     try (hub; Gateway edge = UplinkFixture.gateway(tmp.resolve("edge"), UplinkFixture.remote(hub) + CONFIG);
          Connection edgeClient = Nats.connect("nats://127.0.0.1:" + edge.natsPort())) {
-      try (Connection hc = Nats.connect(hub.clientUrl())) {
-        hc.jetStreamManagement().addStream(StreamConfiguration.builder().name("TELEMETRY").subjects("telemetry.>").build());
-      }
+      createHubStream(hub);
       UplinkFixture.awaitConnected(edge, hub);
       edgeClient.publish("telemetry.a", "m0".getBytes(StandardCharsets.UTF_8));
       Headers own = new Headers().add("Nats-Msg-Id", "sensor-7:42");
@@ -122,6 +116,13 @@ class UplinkBufferTest {
         String ours = second.getHeaders().getFirst("Leafgate-Id");
         assertEquals(id.substring(0, id.length() - 1) + "2", ours, "ours goes in Leafgate-Id then");
       }
+    }
+  }
+
+  /** The hub stream the uplink's {@code hub_stream} names. */
+  static void createHubStream(NatsServerProcess hub) throws Exception {
+    try (Connection hc = Nats.connect(hub.clientUrl())) {
+      hc.jetStreamManagement().addStream(StreamConfiguration.builder().name("TELEMETRY").subjects("telemetry.>").build());
     }
   }
 

@@ -61,7 +61,9 @@ public interface StreamStore {
    * The last sequence of each subject matching {@code filter}, ascending by sequence (deliver policy
    * last_per_subject).
    */
-  long[] lastSeqPerSubject(String filter) throws StoreException;
+  default long[] lastSeqPerSubject(String filter) throws StoreException {
+    return lastSeqPerSubject(filter, Long.MAX_VALUE);
+  }
 
   /**
    * The last sequence of each subject matching {@code filter} among the messages with

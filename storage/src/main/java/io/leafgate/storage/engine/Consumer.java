@@ -169,13 +169,11 @@ public final class Consumer {
   private long[] lastPerSubject(long maxSeq) throws StoreException {
     List<String> filters = filtersOrAll();
     if (filters.size() == 1) {
-      String f = filters.get(0);
-      return maxSeq == Long.MAX_VALUE ? stream.store.lastSeqPerSubject(f) : stream.store.lastSeqPerSubject(f, maxSeq);
+      return stream.store.lastSeqPerSubject(filters.get(0), maxSeq);
     }
     TreeSet<Long> all = new TreeSet<>();
     for (String f : filters) {
-      for (long s : maxSeq == Long.MAX_VALUE ? stream.store.lastSeqPerSubject(f)
-          : stream.store.lastSeqPerSubject(f, maxSeq)) {
+      for (long s : stream.store.lastSeqPerSubject(f, maxSeq)) {
         all.add(s);
       }
     }
@@ -967,12 +965,7 @@ public final class Consumer {
     if (config.maxBatch > 0 && batch > config.maxBatch) {
       batch = config.maxBatch;
     }
-    PullRequest r = PullRequest.direct(p, batch, expiresNanos);
-    waiting.addLast(r);
-    if (r.expiresNanos > 0) {
-      r.expiryTimer = stream.engine.loop().schedule(r.expiresNanos, () -> expire(r));
-    }
-    deliverAvailable();
+    enqueue(PullRequest.direct(p, batch, expiresNanos));
   }
 
   /** Handles {@code CONSUMER.MSG.NEXT}: queues the request or answers with a status. */
@@ -1017,12 +1010,18 @@ public final class Consumer {
       PullRequest.status(e, reply, "404 No Messages", 0, 0, false);
       return;
     }
+    enqueue(r);
+  }
+
+  /** Queues an accepted pull request with its timers, and serves what is there. */
+  private void enqueue(PullRequest r) {
     waiting.addLast(r);
+    EngineLoop loop = stream.engine.loop();
     if (r.expiresNanos > 0) {
-      r.expiryTimer = e.loop().schedule(r.expiresNanos, () -> expire(r));
+      r.expiryTimer = loop.schedule(r.expiresNanos, () -> expire(r));
     }
     if (r.heartbeatNanos > 0) {
-      r.heartbeatTimer = e.loop().schedule(r.heartbeatNanos, () -> pullHeartbeat(r));
+      r.heartbeatTimer = loop.schedule(r.heartbeatNanos, () -> pullHeartbeat(r));
     }
     deliverAvailable();
   }

@@ -418,8 +418,7 @@ public final class JetStreamEngine implements AutoCloseable {
    */
   public void pullDirect(String stream, String consumer, long batch, long expiresNanos, DirectPull p) {
     loop.execute(() -> {
-      Stream s = streams.get(stream);
-      Consumer c = s == null ? null : s.consumers.get(consumer);
+      Consumer c = consumerOf(stream, consumer);
       if (c == null) {
         p.onEnd("404 Consumer Not Found", batch);
         return;
@@ -436,8 +435,7 @@ public final class JetStreamEngine implements AutoCloseable {
   public void ackDirect(String stream, String consumer, long[] seqs, int count) {
     long[] copy = Arrays.copyOf(seqs, count);
     loop.execute(() -> {
-      Stream s = streams.get(stream);
-      Consumer c = s == null ? null : s.consumers.get(consumer);
+      Consumer c = consumerOf(stream, consumer);
       if (c == null) {
         return;
       }
@@ -445,6 +443,12 @@ public final class JetStreamEngine implements AutoCloseable {
         c.ackDirect(seq);
       }
     });
+  }
+
+  /** A consumer by stream and name, or null; on the loop. */
+  private Consumer consumerOf(String stream, String consumer) {
+    Stream s = streams.get(stream);
+    return s == null ? null : s.consumers.get(consumer);
   }
 
   private void processAck(String subject, byte[] body, String reply) {

@@ -211,22 +211,6 @@ public final class MemStreamStore implements StreamStore {
   }
 
   @Override
-  public long[] lastSeqPerSubject(String filter) throws StoreException {
-    checkOpen();
-    boolean all = all(filter);
-    long[] out = new long[bySubject.size()];
-    int n = 0;
-    for (Map.Entry<String, TreeSet<Long>> e : bySubject.entrySet()) {
-      if (all || Subjects.matches(filter, e.getKey())) {
-        out[n++] = e.getValue().last();
-      }
-    }
-    out = Arrays.copyOf(out, n);
-    Arrays.sort(out);
-    return out;
-  }
-
-  @Override
   public long[] lastSeqPerSubject(String filter, long maxSeq) throws StoreException {
     checkOpen();
     boolean all = all(filter);

@@ -673,7 +673,6 @@ public final class SqliteJetStreamStore implements JetStreamStore {
     return file;
   }
 
-  /** The sync thread (tests adjust its idle thresholds). */
   @Override
   public boolean syncInFlight() {
     return syncer.syncInFlight();
@@ -684,6 +683,7 @@ public final class SqliteJetStreamStore implements JetStreamStore {
     syncer.onSyncDone(r);
   }
 
+  /** The sync thread (tests adjust its idle thresholds). */
   SqliteSyncer syncer() {
     return syncer;
   }

@@ -615,22 +615,6 @@ final class SqliteStreamStore implements StreamStore {
     return out;
   }
 
-  @Override
-  public long[] lastSeqPerSubject(String filter) throws StoreException {
-    ready();
-    boolean all = all(filter);
-    long[] out = new long[subjects.size()];
-    int n = 0;
-    for (SubjectInfo si : subjects.values()) {
-      if (all || Subjects.matches(filter, si.subject)) {
-        out[n++] = si.last;
-      }
-    }
-    out = Arrays.copyOf(out, n);
-    Arrays.sort(out);
-    return out;
-  }
-
   /**
    * Subjects whose messages all lie at or below {@code maxSeq} answer from memory; the others that
    * have one there cost one lookup each in the (subj_id, seq) index.

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -296,6 +297,23 @@ class SqliteJetStreamStoreTest {
   }
 
   /**
+   * An empty store as schema {@code version} left it, with the settings a store is created with:
+   * that version's own migration statements, which are never edited.
+   */
+  private static void writeSchema(Statement st, int version) throws SQLException {
+    st.execute("PRAGMA page_size = " + SqliteDatabase.PAGE_SIZE);
+    st.execute("PRAGMA auto_vacuum = INCREMENTAL");
+    st.execute("PRAGMA journal_mode = WAL");
+    for (int v = 0; v < version; v++) {
+      for (String ddl : Sql.MIGRATIONS.get(v)) {
+        st.execute(ddl);
+      }
+    }
+    st.execute("PRAGMA application_id = " + Sql.APPLICATION_ID);
+    st.execute("INSERT INTO meta(key, value) VALUES('schema_version', " + version + ")");
+  }
+
+  /**
    * A store written by the schema before delivery counts (version 1, built here with that version's
    * own statements, which are never edited) opens: it is migrated in place, keeps its messages and
    * consumer progress, and then stores delivery counts like a new one.
@@ -305,14 +323,7 @@ class SqliteJetStreamStoreTest {
     Path db = dir.resolve("jetstream").resolve("leafgate.db");
     Files.createDirectories(db.getParent());
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = c.createStatement()) {
-      st.execute("PRAGMA page_size = " + SqliteDatabase.PAGE_SIZE);
-      st.execute("PRAGMA auto_vacuum = INCREMENTAL");
-      st.execute("PRAGMA journal_mode = WAL");
-      for (String ddl : Sql.MIGRATIONS.get(0)) {
-        st.execute(ddl);
-      }
-      st.execute("PRAGMA application_id = " + Sql.APPLICATION_ID);
-      st.execute("INSERT INTO meta(key, value) VALUES('schema_version', 1)");
+      writeSchema(st, 1);
       st.execute("INSERT INTO streams(id, name, config, created_ns, epoch, memory, last_seq, last_ts)"
           + " VALUES(1, 'S', '{}', 1, 'ep', 0, 2, 20)");
       for (String ddl : Sql.createStreamTables(1)) {
@@ -361,17 +372,7 @@ class SqliteJetStreamStoreTest {
     Path db = dir.resolve("jetstream").resolve("leafgate.db");
     Files.createDirectories(db.getParent());
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = c.createStatement()) {
-      st.execute("PRAGMA page_size = " + SqliteDatabase.PAGE_SIZE);
-      st.execute("PRAGMA auto_vacuum = INCREMENTAL");
-      st.execute("PRAGMA journal_mode = WAL");
-      for (String ddl : Sql.MIGRATIONS.get(0)) {
-        st.execute(ddl);
-      }
-      for (String ddl : Sql.MIGRATIONS.get(1)) {
-        st.execute(ddl);
-      }
-      st.execute("PRAGMA application_id = " + Sql.APPLICATION_ID);
-      st.execute("INSERT INTO meta(key, value) VALUES('schema_version', 2)");
+      writeSchema(st, 2);
       st.execute("INSERT INTO streams(id, name, config, created_ns, epoch, memory, last_seq, last_ts)"
           + " VALUES(1, 'S', '{}', 1, 'ep', 0, 3, 30)");
       for (String ddl : Sql.createStreamTables(1)) {
