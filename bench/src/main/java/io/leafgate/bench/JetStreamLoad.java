@@ -7,11 +7,13 @@ import io.nats.client.JetStream;
 import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.MessageConsumer;
+import io.nats.client.PublishOptions;
 import io.nats.client.api.AckPolicy;
 import io.nats.client.api.ConsumerConfiguration;
 import io.nats.client.api.ConsumerInfo;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
+import io.nats.client.impl.NatsMessage;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Locale;
@@ -78,6 +80,16 @@ final class JetStreamLoad {
    */
   static Published publish(Connection c, String subject, int size, Duration publishFor, long maxMessages,
       Duration stallTimeout) throws Exception {
+    return publish(c, subject, size, publishFor, maxMessages, stallTimeout, null);
+  }
+
+  /**
+   * {@link #publish(Connection, String, int, Duration, long, Duration)}, each message with a
+   * {@code Nats-Msg-Id} header of {@code idPrefix} and its number (from 1) when {@code idPrefix} is
+   * not null, so the stream checks each one for a duplicate, as it does for an exactly-once publisher.
+   */
+  static Published publish(Connection c, String subject, int size, Duration publishFor, long maxMessages,
+      Duration stallTimeout, String idPrefix) throws Exception {
     JetStream js = c.jetStream();
     byte[] payload = new byte[size];
     Semaphore window = new Semaphore(WINDOW);
@@ -91,7 +103,11 @@ final class JetStreamLoad {
         error.compareAndSet(null, "no PubAck for " + stallTimeout.toSeconds() + " s with " + WINDOW + " outstanding");
         break;
       }
-      js.publishAsync(subject, payload).whenComplete((ack, ex) -> {
+      java.util.concurrent.CompletableFuture<io.nats.client.api.PublishAck> sent = idPrefix == null
+          ? js.publishAsync(subject, payload)
+          : js.publishAsync(NatsMessage.builder().subject(subject).data(payload).build(),
+              PublishOptions.builder().messageId(idPrefix + (published + 1)).build());
+      sent.whenComplete((ack, ex) -> {
         if (ex != null) {
           error.compareAndSet(null, "publish failed: " + ex);
         } else if (ack.hasError()) {
