@@ -40,6 +40,7 @@ final class Sql {
   static final String META_GET = "SELECT value FROM meta WHERE key = ?";
   static final String META_PUT = "INSERT INTO meta(key, value) VALUES(?, ?)"
       + " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+  static final String META_DELETE = "DELETE FROM meta WHERE key = ?";
   static final String META_SCHEMA_VERSION = "schema_version";
   static final String META_AGE_READING = "age_reading";
   static final String META_AGE_WALL = "age_wall";
@@ -120,14 +121,22 @@ final class Sql {
     return "SELECT id, subject FROM " + subjects(id);
   }
 
-  /** Per-subject count, first and last: a walk of the (subj_id, seq) index alone, in C. */
-  static String subjectTotals(long id) {
-    return "SELECT subj_id, count(*), min(seq), max(seq) FROM " + msgs(id) + " GROUP BY subj_id";
+  /**
+   * The meta key of a stream's removed prefix still in its table ({@code SqliteStreamStore}'s
+   * "ghosts"): "first,end,rows,bytes".
+   */
+  static String metaGhosts(long id) {
+    return "ghosts_" + id;
   }
 
-  /** Stored header and payload bytes of the whole stream: one pass over the table, in C. */
+  /** Per-subject count, first and last from a sequence on: a walk of the (subj_id, seq) index alone, in C. */
+  static String subjectTotals(long id) {
+    return "SELECT subj_id, count(*), min(seq), max(seq) FROM " + msgs(id) + " WHERE seq >= ? GROUP BY subj_id";
+  }
+
+  /** Stored header and payload bytes from a sequence on: one pass over the table, in C. */
   static String storedBytes(long id) {
-    return "SELECT sum" + LEN + " FROM " + msgs(id);
+    return "SELECT sum" + LEN + " FROM " + msgs(id) + " WHERE seq >= ?";
   }
 
   static String loadBySeq(long id) {
@@ -168,7 +177,7 @@ final class Sql {
   }
 
   static String trimScan(long id) {
-    return "SELECT seq, subj_id, " + LEN + ", age FROM " + msgs(id) + " ORDER BY seq";
+    return "SELECT seq, subj_id, " + LEN + ", age FROM " + msgs(id) + " WHERE seq >= ? ORDER BY seq";
   }
 
   static String ageOf(long id) {
@@ -179,9 +188,6 @@ final class Sql {
     return "SELECT seq, age, msg_id FROM " + msgs(id) + " ORDER BY seq DESC";
   }
 
-  static String allSeqs(long id) {
-    return "SELECT seq FROM " + msgs(id) + " ORDER BY seq";
-  }
 
   static String lastSeqTs(long id) {
     return "SELECT seq, ts FROM " + msgs(id) + " ORDER BY seq DESC LIMIT 1";

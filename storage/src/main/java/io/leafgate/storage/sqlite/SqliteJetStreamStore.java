@@ -341,6 +341,7 @@ public final class SqliteJetStreamStore implements JetStreamStore {
       }
       if (!record.memory()) {
         db.executeAll(Sql.createStreamTables(newId));
+        forgetGhosts(newId); // a reused id must not find an earlier stream's record
       }
       return newId;
     });
@@ -377,6 +378,7 @@ public final class SqliteJetStreamStore implements JetStreamStore {
         db.forgetStatements(Sql.msgs(e.id));
         db.forgetStatements(Sql.subjects(e.id));
         db.executeAll(Sql.dropStreamTables(e.id));
+        forgetGhosts(e.id);
       }
       return null;
     });
@@ -492,11 +494,35 @@ public final class SqliteJetStreamStore implements JetStreamStore {
     return db.write(op, c -> w.run());
   }
 
+  private void forgetGhosts(long streamId) throws java.sql.SQLException {
+    PreparedStatement ps = db.prepare(Sql.META_DELETE);
+    ps.setString(1, Sql.metaGhosts(streamId));
+    ps.executeUpdate();
+  }
+
   /** Called by file streams before each append: enforces {@code max_file_store}. */
   private void reserve(long bytes) throws StoreException {
     long max = options.maxFileStore();
     if (max >= 0 && usedMeasured + pendingBytes + bytes > max) {
-      throw new StoreException(Kind.NO_SPACE, "max_file_store of " + max + " bytes reached in " + file);
+      // Rows of removed messages still in their tables (see SqliteStreamStore's ghosts) hold
+      // pages: free them before refusing.
+      boolean ghosts = false;
+      for (Entry e : streams.values()) {
+        ghosts |= e.file() != null && e.file().ghostRows() > 0;
+      }
+      if (ghosts) {
+        // Everything pending goes into the tables first, so the measure that follows counts it.
+        for (Entry e : streams.values()) {
+          if (e.file() != null && !e.file().isClosed()) {
+            e.file().flushRemovals();
+            e.file().dropAllGhosts();
+          }
+        }
+        measureUsage();
+      }
+      if (usedMeasured + pendingBytes + bytes > max) {
+        throw new StoreException(Kind.NO_SPACE, "max_file_store of " + max + " bytes reached in " + file);
+      }
     }
     pendingBytes += bytes;
   }
