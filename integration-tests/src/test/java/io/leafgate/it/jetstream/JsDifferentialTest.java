@@ -621,6 +621,102 @@ class JsDifferentialTest {
     sameFields(both("info after the redelivery", "$JS.API.CONSUMER.INFO.AK1.P", ""), fields);
   }
 
+  /** Pulls {@code n} messages from both servers (no_wait), checking both delivered all n. */
+  private static List<Message[]> pullBoth(String stream, String consumer, int n) throws Exception {
+    byte[] pull = ("{\"batch\":" + n + ",\"no_wait\":true}").getBytes(StandardCharsets.UTF_8);
+    String subject = "$JS.API.CONSUMER.MSG.NEXT." + stream + "." + consumer;
+    List<Message> r = ref.untilStatus(subject, pull, Duration.ofMillis(700));
+    List<Message> l = lg.untilStatus(subject, pull, Duration.ofMillis(700));
+    r.removeIf(Message::isStatusMessage);
+    l.removeIf(Message::isStatusMessage);
+    assertEquals(n, r.size(), "nats-server pull " + r);
+    assertEquals(n, l.size(), "leafgate pull " + l);
+    List<Message[]> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(new Message[] {r.get(i), l.get(i)});
+    }
+    return out;
+  }
+
+  private static final String[] STREAM_STATE_FIELDS = {"state.messages", "state.bytes", "state.first_seq",
+      "state.last_seq", "state.num_deleted", "state.num_subjects", "state.consumer_count"};
+
+  /**
+   * A work-queue stream drained mostly in order (leafgate keeps the removed front in its table
+   * until the stream is empty: nothing of it may show), then an interest stream with two consumers.
+   */
+  @Test
+  void acknowledgedMessagesLeaveWorkQueueAndInterestStreams() throws Exception {
+    setup("$JS.API.STREAM.CREATE.WQ1", "{\"name\":\"WQ1\",\"subjects\":[\"wq1.>\"],\"retention\":\"workqueue\"}");
+    setup("$JS.API.CONSUMER.CREATE.WQ1.C",
+        "{\"stream_name\":\"WQ1\",\"config\":{\"durable_name\":\"C\",\"ack_policy\":\"explicit\"}}");
+    for (int i = 0; i < 20; i++) {
+      publishBoth("wq1." + (i % 2 == 0 ? "a" : "b"), "m" + i);
+    }
+    String info = "$JS.API.STREAM.INFO.WQ1";
+    String[] consumerFields = {"delivered.stream_seq", "ack_floor.stream_seq", "num_ack_pending", "num_pending"};
+    List<Message[]> got = pullBoth("WQ1", "C", 12);
+    for (int i = 0; i < 8; i++) {
+      ackBoth(got.get(i)[0], got.get(i)[1], "+ACK");
+    }
+    ackBoth(got.get(9)[0], got.get(9)[1], "+ACK"); // seq 10, out of order: 9 stays
+    sameFields(both("stream after acking 1-8 and 10", info, ""), STREAM_STATE_FIELDS);
+    sameFields(both("consumer after acking 1-8 and 10", "$JS.API.CONSUMER.INFO.WQ1.C", ""), consumerFields);
+    sameError(both("get an acknowledged message", "$JS.API.STREAM.MSG.GET.WQ1", "{\"seq\":5}"));
+    sameError(both("get the one acknowledged out of order", "$JS.API.STREAM.MSG.GET.WQ1", "{\"seq\":10}"));
+    sameFields(both("get the first left", "$JS.API.STREAM.MSG.GET.WQ1", "{\"seq\":9}"), "message.seq",
+        "message.subject", "message.data");
+    sameFields(both("get the first left of b", "$JS.API.STREAM.MSG.GET.WQ1", "{\"seq\":1,\"next_by_subj\":\"wq1.b\"}"),
+        "message.seq", "message.subject");
+    sameFields(both("get the last of a", "$JS.API.STREAM.MSG.GET.WQ1", "{\"last_by_subj\":\"wq1.a\"}"),
+        "message.seq", "message.subject");
+    ackBoth(got.get(8)[0], got.get(8)[1], "+ACK");
+    sameFields(both("stream after acking 9", info, ""), STREAM_STATE_FIELDS);
+    sameFields(both("delete a message behind the front", "$JS.API.STREAM.MSG.DELETE.WQ1", "{\"seq\":15}"),
+        "success");
+    sameFields(both("stream after a delete", info, ""), STREAM_STATE_FIELDS);
+    for (int i = 10; i < 12; i++) {
+      ackBoth(got.get(i)[0], got.get(i)[1], "+ACK");
+    }
+    got = pullBoth("WQ1", "C", 7);
+    for (Message[] m : got) {
+      ackBoth(m[0], m[1], "+ACK");
+    }
+    sameFields(both("stream drained", info, ""), STREAM_STATE_FIELDS);
+    sameFields(both("consumer drained", "$JS.API.CONSUMER.INFO.WQ1.C", ""), consumerFields);
+    publishBoth("wq1.a", "after");
+    sameFields(both("stream after one more", info, ""), STREAM_STATE_FIELDS);
+    sameFields(both("get the one more", "$JS.API.STREAM.MSG.GET.WQ1", "{\"seq\":21}"), "message.seq",
+        "message.data");
+
+    setup("$JS.API.STREAM.CREATE.IN1", "{\"name\":\"IN1\",\"subjects\":[\"in1.>\"],\"retention\":\"interest\"}");
+    for (String c : new String[] {"X", "Y"}) {
+      setup("$JS.API.CONSUMER.CREATE.IN1." + c,
+          "{\"stream_name\":\"IN1\",\"config\":{\"durable_name\":\"" + c + "\",\"ack_policy\":\"explicit\"}}");
+    }
+    for (int i = 0; i < 6; i++) {
+      publishBoth("in1.x", "i" + i);
+    }
+    List<Message[]> x = pullBoth("IN1", "X", 6);
+    List<Message[]> y = pullBoth("IN1", "Y", 6);
+    for (int i = 0; i < 4; i++) {
+      ackBoth(x.get(i)[0], x.get(i)[1], "+ACK");
+    }
+    sameFields(both("interest stream after X acked 1-4", "$JS.API.STREAM.INFO.IN1", ""), STREAM_STATE_FIELDS);
+    for (int i = 0; i < 3; i++) {
+      ackBoth(y.get(i)[0], y.get(i)[1], "+ACK");
+    }
+    sameFields(both("interest stream after Y acked 1-3", "$JS.API.STREAM.INFO.IN1", ""), STREAM_STATE_FIELDS);
+    sameError(both("get a message both acknowledged", "$JS.API.STREAM.MSG.GET.IN1", "{\"seq\":2}"));
+    for (int i = 3; i < 6; i++) {
+      ackBoth(y.get(i)[0], y.get(i)[1], "+ACK");
+    }
+    for (int i = 4; i < 6; i++) {
+      ackBoth(x.get(i)[0], x.get(i)[1], "+ACK");
+    }
+    sameFields(both("interest stream after both acked all", "$JS.API.STREAM.INFO.IN1", ""), STREAM_STATE_FIELDS);
+  }
+
   private static void ackBoth(Message r, Message l, String ack) throws Exception {
     byte[] body = ack.getBytes(StandardCharsets.UTF_8);
     assertNotNull(ref.request(r.getReplyTo(), null, body), "nats-server did not answer the ack sync");
