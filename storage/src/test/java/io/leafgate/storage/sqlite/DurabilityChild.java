@@ -15,7 +15,8 @@ import java.util.Random;
 /**
  * The process {@link SqliteDurabilityTest} kills: appends to stream "D" in random-sized groups, moves
  * consumer "c" forward, and prints {@code ACK <lastSeq> <ackFloor>} once each group's onDurable ran.
- * Arguments: store dir, random seed.
+ * Arguments: store dir, random seed, and optionally {@code drain}: then each group also removes the
+ * messages up to the new floor as acknowledged (a work-queue drain, in order).
  */
 public final class DurabilityChild {
   private DurabilityChild() {}
@@ -37,6 +38,7 @@ public final class DurabilityChild {
   public static void main(String[] args) throws Exception {
     Path dir = Path.of(args[0]);
     Random rnd = new Random(Long.parseLong(args[1]));
+    boolean drain = args.length > 2 && args[2].equals("drain");
     PrintStream out = System.out;
     JetStreamStore js = SqliteJetStreamStore.open(dir, SqliteJetStreamStore.Options.defaults());
     StreamRecord rec = js.streams().stream().filter(r -> r.name().equals("D")).findFirst().orElse(null);
@@ -48,6 +50,7 @@ public final class DurabilityChild {
     } else {
       floor = cs.get(0).state().ackFloorStreamSeq();
     }
+    long removed = floor;
     while (true) {
       int n = 1 + rnd.nextInt(25);
       long last = 0;
@@ -57,6 +60,9 @@ public final class DurabilityChild {
       }
       floor = Math.max(floor, last - rnd.nextInt(5));
       js.saveConsumerState("D", "c", new ConsumerState(last, last, floor, floor, new long[] {last}));
+      for (; drain && removed < floor; removed++) {
+        s.removeAcked(removed + 1);
+      }
       long l = last;
       long f = floor;
       js.commit(() -> {
