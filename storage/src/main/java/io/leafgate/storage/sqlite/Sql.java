@@ -143,6 +143,11 @@ final class Sql {
     return "SELECT seq, subj_id, ts, hdr, data FROM " + msgs(id) + " WHERE seq = ?";
   }
 
+  /** Whole rows from a sequence on, as they were inserted (to copy them back after emptying the table). */
+  static String rowsFrom(long id) {
+    return "SELECT seq, subj_id, ts, age, msg_id, hdr, data FROM " + msgs(id) + " WHERE seq >= ? ORDER BY seq";
+  }
+
   static String loadFrom(long id) {
     return "SELECT seq, subj_id, ts, hdr, data FROM " + msgs(id) + " WHERE seq >= ? ORDER BY seq LIMIT ?";
   }

@@ -127,7 +127,11 @@ final class SqliteStreamStore implements StreamStore {
    * with a {@code DELETE} without {@code WHERE} frees its pages without writing them, ten times
    * cheaper. So a removal that starts at the stream's first message (an in-order drain) leaves the
    * rows in place below a floor, {@link #ghostEnd}, and the table is emptied when the stream is
-   * empty; above {@link #GHOST_MAX_ROWS} rows or {@link #GHOST_MAX_BYTES} bytes the oldest go
+   * empty. A stream that is never quite empty (a steady flow, a few messages always in flight) is
+   * compacted instead: past {@link #COMPACT_GHOST_ROWS} ghost rows or {@link #COMPACT_GHOST_BYTES}
+   * bytes, if at most {@link #COMPACT_LIVE_ROWS} messages of at most {@link #COMPACT_LIVE_BYTES}
+   * are left, they are copied out, the table emptied and they go back in. Past
+   * {@link #GHOST_MAX_ROWS} rows or {@link #GHOST_MAX_BYTES} bytes (a long drain) the oldest go
    * {@value #GHOST_CHUNK_ROWS} per flush, and all go when the store's byte limit is reached.
    *
    * <p>Invariant: every row at or above {@code ghostEnd} is a message of the stream, every row
@@ -143,9 +147,14 @@ final class SqliteStreamStore implements StreamStore {
   static final long GHOST_MAX_ROWS = 4L << 20;
   static final long GHOST_MAX_BYTES = 256L << 20;
   static final int GHOST_CHUNK_ROWS = 8192;
+  static final long COMPACT_GHOST_ROWS = 65_536;
+  static final long COMPACT_GHOST_BYTES = 8L << 20;
+  static final long COMPACT_LIVE_ROWS = 1024;
+  static final long COMPACT_LIVE_BYTES = 4L << 20;
   /** The bounds in force (tests lower them). */
   long ghostMaxRows = GHOST_MAX_ROWS;
   long ghostMaxBytes = GHOST_MAX_BYTES;
+  long compactGhostRows = COMPACT_GHOST_ROWS;
 
   SqliteStreamStore(SqliteDatabase db, SpaceGuard space, String name, long id) {
     this.db = db;
@@ -995,6 +1004,9 @@ final class SqliteStreamStore implements StreamStore {
           // Nothing left but ghosts: empty the table, which frees its pages without writing them.
           db.execute(Sql.deleteAll(id));
           ghostFirst = ghostEnd = ghostRows = ghostBytes = 0;
+        } else if ((ghostRows >= compactGhostRows || ghostBytes >= COMPACT_GHOST_BYTES) && msgs <= COMPACT_LIVE_ROWS
+            && bytes <= COMPACT_LIVE_BYTES) {
+          compact();
         } else if (ghostRows > ghostMaxRows || ghostBytes > ghostMaxBytes) {
           dropGhosts(GHOST_CHUNK_ROWS);
         }
@@ -1038,6 +1050,33 @@ final class SqliteStreamStore implements StreamStore {
       ghostBytes += acc[1];
     }
     applyRemoval(r.perSubject, r.n, r.min, r.max);
+  }
+
+  /** Copies the (few) messages out, empties the table, and puts them back: the ghosts go without a write. */
+  private void compact() throws SQLException {
+    PreparedStatement ps = db.prepare(Sql.rowsFrom(id));
+    ps.setLong(1, ghostEnd);
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        pendingRows.add(new PendingRow(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getString(5),
+            rs.getBytes(6), rs.getBytes(7)));
+      }
+    }
+    if (pendingRows.size() != msgs) {
+      int found = pendingRows.size();
+      pendingRows.clear();
+      throw new SQLException("stream " + name + " holds " + found + " messages above its removed prefix, "
+          + msgs + " expected", "", 11);
+    }
+    db.execute(Sql.deleteAll(id));
+    ghostFirst = ghostEnd = ghostRows = ghostBytes = 0;
+    try {
+      int i = insertChunks(0, pendingRows.size(), INSERT_ROWS, insertSqlMany);
+      i = insertChunks(i, pendingRows.size(), INSERT_ROWS_SMALL, insertSqlSmall);
+      insertChunks(i, pendingRows.size(), 1, insertSql1);
+    } finally {
+      pendingRows.clear();
+    }
   }
 
   /** Deletes the oldest ghost rows, at most {@code maxRows} of them (all: Long.MAX_VALUE). */

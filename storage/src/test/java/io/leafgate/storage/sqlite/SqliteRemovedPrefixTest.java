@@ -226,6 +226,41 @@ class SqliteRemovedPrefixTest {
   }
 
   @Test
+  void aStreamThatIsNeverEmptyIsCompactedWhenFewMessagesAreLeft() throws Exception {
+    StreamState live;
+    Map<String, Long> counts;
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      StreamStore s = js.createStream(record("S"));
+      sql(s).compactGhostRows = 50;
+      fill(s, 300, "id-");
+      js.commit(null);
+      ack(s, 1, 40);
+      js.commit(null);
+      assertEquals(40, sql(s).ghostRows(), "below the threshold: the rows stay");
+      ack(s, 41, 280);
+      js.commit(null);
+      assertEquals(0, sql(s).ghostRows(), "20 messages left: copied out and back");
+      assertEquals(20, rows(js, sql(s)));
+      assertEquals(0, ghostKeys(js));
+      live = s.state();
+      counts = s.subjectCounts(null);
+      assertEquals(20, live.msgs());
+      assertEquals(281, live.firstSeq());
+      assertEquals(281, s.loadNext(null, 0).seq());
+      assertEquals(20, s.msgIdsSince(Long.MIN_VALUE).size());
+      for (StoredMessage m : s.loadBatch(null, 0, 100, 0)) {
+        assertEquals(m.seq() % 2 == 1 ? "a" : "b", m.subject());
+        assertEquals((byte) m.seq(), m.data()[0]);
+      }
+    }
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      StreamStore s = js.openStream(js.streams().get(0));
+      assertEquals(live, s.state());
+      assertEquals(counts, s.subjectCounts(null));
+    }
+  }
+
+  @Test
   void theByteLimitFreesTheRowsBeforeRefusing() throws Exception {
     long limit;
     try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
