@@ -32,7 +32,11 @@ final class Sql {
       List.of("ALTER TABLE consumers ADD COLUMN redelivered BLOB"),
       // 2 -> 3: where a last_per_subject consumer's first phase ends (ConsumerState.initialEnd), so
       // that a restart owes and delivers only the last message of each subject up to it. NULL: none.
-      List.of("ALTER TABLE consumers ADD COLUMN initial_end INTEGER"));
+      List.of("ALTER TABLE consumers ADD COLUMN initial_end INTEGER"),
+      // 3 -> 4: meta may hold ghosts_<stream id>, the floor below which a stream's table keeps rows
+      // of removed messages (SqliteStreamStore). Nothing to convert (a version-3 store has none); the
+      // version makes an older leafgate refuse the file rather than read those rows as messages.
+      List.of("DELETE FROM meta WHERE substr(key, 1, 7) = 'ghosts_'"));
 
   static final int SCHEMA_VERSION = MIGRATIONS.size();
 

@@ -408,12 +408,47 @@ class SqliteJetStreamStoreTest {
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = c.createStatement();
         ResultSet rs = st.executeQuery("SELECT value FROM meta WHERE key = 'schema_version'")) {
       assertTrue(rs.next());
-      assertEquals(3, rs.getInt(1));
+      assertEquals(Sql.SCHEMA_VERSION, rs.getInt(1));
     }
     try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
       var st = js.consumers("S").get(0).state();
       assertEquals(3, st.initialEnd());
       assertArrayEquals(new long[] {2, 3}, st.redelivered());
+    }
+  }
+
+  @Test
+  void aVersionThreeStoreIsMigratedAndItsRemovalsStillWork() throws Exception {
+    Path db = dir.resolve("jetstream").resolve("leafgate.db");
+    Files.createDirectories(db.getParent());
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = c.createStatement()) {
+      writeSchema(st, 3);
+      st.execute("INSERT INTO streams(id, name, config, created_ns, epoch, memory, last_seq, last_ts)"
+          + " VALUES(1, 'S', '{}', 1, 'ep', 0, 3, 30)");
+      for (String ddl : Sql.createStreamTables(1)) {
+        st.execute(ddl);
+      }
+      st.execute("INSERT INTO subjects_1(id, subject) VALUES(1, CAST('a' AS BLOB))");
+      st.execute("INSERT INTO msgs_1(seq, subj_id, ts, age, msg_id, hdr, data) VALUES"
+          + " (1, 1, 10, 10, NULL, NULL, CAST('one' AS BLOB)), (2, 1, 20, 20, NULL, NULL, CAST('two' AS BLOB)),"
+          + " (3, 1, 30, 30, NULL, NULL, CAST('three' AS BLOB))");
+    }
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      StreamStore s = js.openStream(js.streams().get(0));
+      assertEquals(3, s.state().msgs());
+      assertTrue(s.removeAcked(1));
+      js.commit(null);
+      assertEquals(2, s.state().firstSeq());
+    }
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT value FROM meta WHERE key = 'schema_version'")) {
+      assertTrue(rs.next());
+      assertEquals(4, rs.getInt(1), "a store that may hold a removed prefix is version 4: older versions refuse it");
+    }
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      StreamStore s = js.openStream(js.streams().get(0));
+      assertEquals(2, s.state().msgs());
+      assertEquals(2, s.loadNext(null, 0).seq());
     }
   }
 
