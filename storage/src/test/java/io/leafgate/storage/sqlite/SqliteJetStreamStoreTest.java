@@ -300,6 +300,16 @@ class SqliteJetStreamStoreTest {
    * An empty store as schema {@code version} left it, with the settings a store is created with:
    * that version's own migration statements, which are never edited.
    */
+  /** {@link #writeSchema} plus one file stream S (id 1, its tail at lastSeq and lastTs) and its empty tables. */
+  private static void writeStreamS(Statement st, int version, long lastSeq, long lastTs) throws SQLException {
+    writeSchema(st, version);
+    st.execute("INSERT INTO streams(id, name, config, created_ns, epoch, memory, last_seq, last_ts)"
+        + " VALUES(1, 'S', '{}', 1, 'ep', 0, " + lastSeq + ", " + lastTs + ")");
+    for (String ddl : Sql.createStreamTables(1)) {
+      st.execute(ddl);
+    }
+  }
+
   private static void writeSchema(Statement st, int version) throws SQLException {
     st.execute("PRAGMA page_size = " + SqliteDatabase.PAGE_SIZE);
     st.execute("PRAGMA auto_vacuum = INCREMENTAL");
@@ -323,12 +333,7 @@ class SqliteJetStreamStoreTest {
     Path db = dir.resolve("jetstream").resolve("leafgate.db");
     Files.createDirectories(db.getParent());
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = c.createStatement()) {
-      writeSchema(st, 1);
-      st.execute("INSERT INTO streams(id, name, config, created_ns, epoch, memory, last_seq, last_ts)"
-          + " VALUES(1, 'S', '{}', 1, 'ep', 0, 2, 20)");
-      for (String ddl : Sql.createStreamTables(1)) {
-        st.execute(ddl);
-      }
+      writeStreamS(st, 1, 2, 20);
       st.execute("INSERT INTO subjects_1(id, subject) VALUES(1, CAST('a' AS BLOB))");
       st.execute("INSERT INTO msgs_1(seq, subj_id, ts, age, msg_id, hdr, data) VALUES"
           + " (1, 1, 10, 10, NULL, NULL, CAST('one' AS BLOB)), (2, 1, 20, 20, NULL, NULL, CAST('two' AS BLOB))");
@@ -372,12 +377,7 @@ class SqliteJetStreamStoreTest {
     Path db = dir.resolve("jetstream").resolve("leafgate.db");
     Files.createDirectories(db.getParent());
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = c.createStatement()) {
-      writeSchema(st, 2);
-      st.execute("INSERT INTO streams(id, name, config, created_ns, epoch, memory, last_seq, last_ts)"
-          + " VALUES(1, 'S', '{}', 1, 'ep', 0, 3, 30)");
-      for (String ddl : Sql.createStreamTables(1)) {
-        st.execute(ddl);
-      }
+      writeStreamS(st, 2, 3, 30);
       st.execute("INSERT INTO subjects_1(id, subject) VALUES(1, CAST('a' AS BLOB)), (2, CAST('b' AS BLOB))");
       st.execute("INSERT INTO msgs_1(seq, subj_id, ts, age, msg_id, hdr, data) VALUES"
           + " (1, 1, 10, 10, NULL, NULL, CAST('one' AS BLOB)), (2, 2, 20, 20, NULL, NULL, CAST('two' AS BLOB)),"
@@ -422,12 +422,7 @@ class SqliteJetStreamStoreTest {
     Path db = dir.resolve("jetstream").resolve("leafgate.db");
     Files.createDirectories(db.getParent());
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = c.createStatement()) {
-      writeSchema(st, 3);
-      st.execute("INSERT INTO streams(id, name, config, created_ns, epoch, memory, last_seq, last_ts)"
-          + " VALUES(1, 'S', '{}', 1, 'ep', 0, 3, 30)");
-      for (String ddl : Sql.createStreamTables(1)) {
-        st.execute(ddl);
-      }
+      writeStreamS(st, 3, 3, 30);
       st.execute("INSERT INTO subjects_1(id, subject) VALUES(1, CAST('a' AS BLOB))");
       st.execute("INSERT INTO msgs_1(seq, subj_id, ts, age, msg_id, hdr, data) VALUES"
           + " (1, 1, 10, 10, NULL, NULL, CAST('one' AS BLOB)), (2, 1, 20, 20, NULL, NULL, CAST('two' AS BLOB)),"
