@@ -102,8 +102,10 @@ final class UplinkBench {
       JetStreamLoad.createStream(c, STREAM, "telemetry.>");
       ingestPlain = ingest(c, n, null);
       ctx.progress("uplink: hub ingest of %,d msgs without ids: %s", n, Context.show(ingestPlain, "msgs/s"));
-      // Ids as long as leafgate's (server name, stream epoch, sequence), unique to this run.
-      ingest = ingest(c, n, "BENCH".repeat(11) + "I:" + (System.currentTimeMillis() * 1_000_000L) + ":");
+      // Ids as long as leafgate's: a generated server name (56 characters), the stream's epoch (8),
+      // the sequence; unique to this run.
+      ingest = ingest(c, n, "BENCH".repeat(11) + "I:" + String.format(Locale.ROOT, "%08X",
+          System.nanoTime() & 0xFFFFFFFFL) + ":");
       ctx.progress("uplink: hub ingest of %,d msgs with ids: %s", n, Context.show(ingest, "msgs/s"));
       if (clients.problem() != null) {
         ingestPlain = Measured.failed(clients.problem());
