@@ -153,7 +153,6 @@ final class SqliteStreamStore implements StreamStore {
   static final long COMPACT_LIVE_BYTES = 4L << 20;
   /** The bounds in force (tests lower them). */
   long ghostMaxRows = GHOST_MAX_ROWS;
-  long ghostMaxBytes = GHOST_MAX_BYTES;
   long compactGhostRows = COMPACT_GHOST_ROWS;
 
   SqliteStreamStore(SqliteDatabase db, SpaceGuard space, String name, long id) {
@@ -920,15 +919,20 @@ final class SqliteStreamStore implements StreamStore {
     }
     try {
       db.write("append to " + name, c -> {
-        int i = 0;
-        i = insertChunks(i, n, INSERT_ROWS, insertSqlMany);
-        i = insertChunks(i, n, INSERT_ROWS_SMALL, insertSqlSmall);
-        insertChunks(i, n, 1, insertSql1);
+        insertPending();
         return null;
       });
     } finally {
       pendingRows.clear(); // inserted, or the group fails and rolls back with them
     }
+  }
+
+  /** Inserts the pending rows in multi-row statements (the caller clears them). */
+  private void insertPending() throws SQLException {
+    int n = pendingRows.size();
+    int i = insertChunks(0, n, INSERT_ROWS, insertSqlMany);
+    i = insertChunks(i, n, INSERT_ROWS_SMALL, insertSqlSmall);
+    insertChunks(i, n, 1, insertSql1);
   }
 
   /** Inserts rows from {@code from} in statements of {@code rows} while that many are left; returns the next row. */
@@ -1000,14 +1004,10 @@ final class SqliteStreamStore implements StreamStore {
         applyRemoval(r.perSubject, r.n, r.min, r.max);
       }
       if (ghostRows > 0) {
-        if (msgs == 0) {
-          // Nothing left but ghosts: empty the table, which frees its pages without writing them.
-          db.execute(Sql.deleteAll(id));
-          ghostFirst = ghostEnd = ghostRows = ghostBytes = 0;
-        } else if ((ghostRows >= compactGhostRows || ghostBytes >= COMPACT_GHOST_BYTES) && msgs <= COMPACT_LIVE_ROWS
-            && bytes <= COMPACT_LIVE_BYTES) {
-          compact();
-        } else if (ghostRows > ghostMaxRows || ghostBytes > ghostMaxBytes) {
+        if (msgs == 0 || ((ghostRows >= compactGhostRows || ghostBytes >= COMPACT_GHOST_BYTES)
+            && msgs <= COMPACT_LIVE_ROWS && bytes <= COMPACT_LIVE_BYTES)) {
+          compact(); // with nothing left, just the emptying of the table
+        } else if (ghostRows > ghostMaxRows || ghostBytes > GHOST_MAX_BYTES) {
           dropGhosts(GHOST_CHUNK_ROWS);
         }
       }
@@ -1052,7 +1052,10 @@ final class SqliteStreamStore implements StreamStore {
     applyRemoval(r.perSubject, r.n, r.min, r.max);
   }
 
-  /** Copies the (few) messages out, empties the table, and puts them back: the ghosts go without a write. */
+  /**
+   * Copies the (few or no) messages out, empties the table, which frees its pages without writing
+   * them, and puts the messages back.
+   */
   private void compact() throws SQLException {
     PreparedStatement ps = db.prepare(Sql.rowsFrom(id));
     ps.setLong(1, ghostEnd);
@@ -1069,11 +1072,9 @@ final class SqliteStreamStore implements StreamStore {
           + msgs + " expected", "", 11);
     }
     db.execute(Sql.deleteAll(id));
-    ghostFirst = ghostEnd = ghostRows = ghostBytes = 0;
+    noGhosts();
     try {
-      int i = insertChunks(0, pendingRows.size(), INSERT_ROWS, insertSqlMany);
-      i = insertChunks(i, pendingRows.size(), INSERT_ROWS_SMALL, insertSqlSmall);
-      insertChunks(i, pendingRows.size(), 1, insertSql1);
+      insertPending();
     } finally {
       pendingRows.clear();
     }
@@ -1086,7 +1087,7 @@ final class SqliteStreamStore implements StreamStore {
     del.setLong(1, upTo);
     long gone = del.executeUpdate();
     if (upTo == ghostEnd || gone >= ghostRows) {
-      ghostFirst = ghostEnd = ghostRows = ghostBytes = 0;
+      noGhosts();
     } else {
       ghostBytes -= ghostBytes * gone / ghostRows;
       ghostRows -= gone;
@@ -1110,6 +1111,13 @@ final class SqliteStreamStore implements StreamStore {
     return true;
   }
 
+  private void noGhosts() {
+    ghostFirst = 0;
+    ghostEnd = 0;
+    ghostRows = 0;
+    ghostBytes = 0;
+  }
+
   private void saveGhosts() throws SQLException {
     if (ghostRows == 0) {
       PreparedStatement ps = db.prepare(Sql.META_DELETE);
@@ -1124,7 +1132,7 @@ final class SqliteStreamStore implements StreamStore {
   }
 
   private void loadGhosts() throws SQLException {
-    ghostFirst = ghostEnd = ghostRows = ghostBytes = 0;
+    noGhosts();
     PreparedStatement ps = db.prepare(Sql.META_GET);
     ps.setString(1, Sql.metaGhosts(id));
     try (ResultSet rs = ps.executeQuery()) {
@@ -1229,7 +1237,7 @@ final class SqliteStreamStore implements StreamStore {
       db.execute(Sql.deleteAll(id));
       db.execute(Sql.deleteAllSubjects(id));
       if (ghostRows > 0) {
-        ghostFirst = ghostEnd = ghostRows = ghostBytes = 0;
+        noGhosts();
         saveGhosts();
       }
       PreparedStatement ps = db.prepare(Sql.STREAM_SET_TAIL);
