@@ -7,8 +7,16 @@ package io.leafgate.storage.api;
 public final class StoreException extends Exception {
   /** What went wrong, as far as a caller needs to know. */
   public enum Kind {
-    /** The disk (or the configured max_file_store) has no room; retry once space returns. */
+    /**
+     * A write failed for want of space (a full disk); the group must be rolled back. Retry once
+     * space returns.
+     */
     NO_SPACE,
+    /**
+     * An append was refused before anything was written: the store reached max_file_store or the
+     * free space it leaves on the disk. The group stays good. Retry once space returns.
+     */
+    NO_ROOM,
     /** The store file is damaged or not a leafgate store. */
     CORRUPT,
     /** The store is closed. */

@@ -726,11 +726,16 @@ public final class JetStreamEngine implements AutoCloseable {
     if (e.kind() == StoreException.Kind.NO_SPACE || e.kind() == StoreException.Kind.IO) {
       needRollback = true;
     }
-    String p = e.kind() == StoreException.Kind.NO_SPACE ? "storage full: " + e.getMessage() : e.getMessage();
+    String p = isFull(e) ? "storage full: " + e.getMessage() : e.getMessage();
     if (!p.equals(storeProblem)) {
       Logger.warn("JetStream storage problem: {}", p);
     }
     storeProblem = p;
+  }
+
+  /** Whether a failure means no room for more (answered as nats-server's insufficient resources). */
+  static boolean isFull(StoreException e) {
+    return e.kind() == StoreException.Kind.NO_SPACE || e.kind() == StoreException.Kind.NO_ROOM;
   }
 
   /** A storage problem to show in health checks, or null. */
@@ -795,7 +800,7 @@ public final class JetStreamEngine implements AutoCloseable {
       commitNow();
     } catch (StoreException e) {
       onStoreError(e);
-      throw e.kind() == StoreException.Kind.NO_SPACE ? ApiError.insufficientResources()
+      throw isFull(e) ? ApiError.insufficientResources()
           : ApiError.streamCreate(e.getMessage());
     }
     Stream s = new Stream(this, cfg, ss, created, epoch);

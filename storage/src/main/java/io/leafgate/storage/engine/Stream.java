@@ -353,7 +353,7 @@ public final class Stream {
 
   private ApiError storeError(StoreException e) {
     engine.onStoreError(e);
-    if (e.kind() == StoreException.Kind.NO_SPACE) {
+    if (JetStreamEngine.isFull(e)) {
       return ApiError.insufficientResources();
     }
     return ApiError.storageFailure(e.getMessage());

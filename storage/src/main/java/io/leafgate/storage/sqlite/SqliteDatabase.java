@@ -75,6 +75,8 @@ final class SqliteDatabase implements AutoCloseable {
    */
   private StoreException failed;
   private volatile String problem;
+  /** A write failed with SQLITE_FULL or an I/O error since {@link #takeNoSpace}; engine thread only. */
+  private boolean noSpace;
 
   private SqliteDatabase(Path file, Connection conn) throws SQLException {
     this.file = file;
@@ -375,6 +377,16 @@ final class SqliteDatabase implements AutoCloseable {
     return read("PRAGMA " + pragma, c -> queryLong("PRAGMA " + pragma));
   }
 
+  /**
+   * Whether a write failed for want of space since the last call (then resets): the store should
+   * free what it can before its next write.
+   */
+  boolean takeNoSpace() {
+    boolean was = noSpace;
+    noSpace = false;
+    return was;
+  }
+
   /** A problem that makes the store unusable (a corrupt file), or null. */
   String problem() {
     return problem;
@@ -391,6 +403,9 @@ final class SqliteDatabase implements AutoCloseable {
   /** Maps an SQLite failure on this database to a {@link StoreException}, remembering corruption. */
   StoreException classify(String op, SQLException e) {
     StoreException se = classify(op, e, file);
+    if (se.kind() == Kind.NO_SPACE) {
+      noSpace = true;
+    }
     if (se.kind() == Kind.CORRUPT) {
       setProblem(se.getMessage());
       Logger.error("Store file {} is damaged: {}", file, e.getMessage());

@@ -21,6 +21,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -114,6 +115,7 @@ public final class SqliteJetStreamStore implements JetStreamStore {
   private final SqliteSyncer syncer;
   private final LongSupplier wallClock;
   private final SqliteAgeClock ageClock;
+  private final DiskFloor floor;
 
   private final LinkedHashMap<String, Entry> streams = new LinkedHashMap<>();
   private final Set<String> consumerKeys = new HashSet<>();
@@ -130,6 +132,8 @@ public final class SqliteJetStreamStore implements JetStreamStore {
   /** How often a commit may include an incremental vacuum step (tests shorten it). */
   long vacuumEveryNanos = TimeUnit.SECONDS.toNanos(10);
   private boolean closed;
+  /** An append was refused at the disk's floor: truncate the WAL after the next commit. */
+  private boolean checkpointAfterCommit;
 
   /** Opens (creating if needed) the store below {@code storeDir}. */
   public static SqliteJetStreamStore open(Path storeDir, Options options) throws StoreException {
@@ -146,6 +150,7 @@ public final class SqliteJetStreamStore implements JetStreamStore {
     }
     loadNativeLibrary(dir);
     this.file = dir.resolve(FILE_NAME);
+    this.floor = DiskFloor.of(file);
     this.options = options;
     this.wallClock = wallClock;
     this.db = SqliteDatabase.open(file);
@@ -500,31 +505,63 @@ public final class SqliteJetStreamStore implements JetStreamStore {
     ps.executeUpdate();
   }
 
-  /** Called by file streams before each append: enforces {@code max_file_store}. */
+  /**
+   * Called by file streams before each append: enforces {@code max_file_store} and the disk's floor
+   * ({@link DiskFloor}). A refusal is {@link Kind#NO_ROOM}: nothing was written, the group stays good.
+   */
   private void reserve(long bytes) throws StoreException {
     long max = options.maxFileStore();
-    if (max >= 0 && usedMeasured + pendingBytes + bytes > max) {
-      // Rows of removed messages still in their tables (see SqliteStreamStore's ghosts) hold
-      // pages: free them before refusing.
-      boolean ghosts = false;
-      for (Entry e : streams.values()) {
-        ghosts |= e.file() != null && e.file().ghostRows() > 0;
-      }
-      if (ghosts) {
-        // Everything pending goes into the tables first, so the measure that follows counts it.
-        for (Entry e : streams.values()) {
-          if (e.file() != null && !e.file().isClosed()) {
-            e.file().flushRemovals();
-            e.file().dropAllGhosts();
-          }
-        }
+    boolean overLimit = max >= 0 && usedMeasured + pendingBytes + bytes > max;
+    // A write that found the disk full (filled by someone else) makes the next one free what it can too.
+    boolean diskFull = db.takeNoSpace() | !floor.fits(bytes, freeBytes, pendingBytes);
+    if (overLimit || diskFull) {
+      if (freeGhosts()) {
         measureUsage();
       }
-      if (usedMeasured + pendingBytes + bytes > max) {
-        throw new StoreException(Kind.NO_SPACE, "max_file_store of " + max + " bytes reached in " + file);
+      if (max >= 0 && usedMeasured + pendingBytes + bytes > max) {
+        throw new StoreException(Kind.NO_ROOM, "max_file_store of " + max + " bytes reached in " + file);
+      }
+      if (!floor.fits(bytes, freeBytes, pendingBytes) && !(floor.walBytes() > 0 && shrinkWal()
+          && floor.fits(bytes, freeBytes, pendingBytes))) {
+        // The WAL may hold the room: it is truncated after the commit, if it could not be now.
+        checkpointAfterCommit = floor.walBytes() > 0;
+        throw new StoreException(Kind.NO_ROOM, String.format(Locale.ROOT,
+            "the file system of %s has %.1f MiB free, and the store leaves %.1f MiB to the system",
+            file, floor.usable() / 1048576.0, floor.floor / 1048576.0));
       }
     }
     pendingBytes += bytes;
+    floor.add(bytes);
+  }
+
+  /** Copies the WAL into the database and truncates it, if no transaction is open; reads the free space again. */
+  private boolean shrinkWal() {
+    if (!db.checkpointTruncate()) {
+      return false;
+    }
+    floor.committed();
+    return true;
+  }
+
+  /**
+   * Deletes the rows of removed messages still in their tables (see SqliteStreamStore's ghosts):
+   * their pages become free for new messages. Returns whether there were any.
+   */
+  private boolean freeGhosts() throws StoreException {
+    boolean ghosts = false;
+    for (Entry e : streams.values()) {
+      ghosts |= e.file() != null && e.file().ghostRows() > 0;
+    }
+    if (ghosts) {
+      // Everything pending goes into the tables first, so the measure that follows counts it.
+      for (Entry e : streams.values()) {
+        if (e.file() != null && !e.file().isClosed()) {
+          e.file().flushRemovals();
+          e.file().dropAllGhosts();
+        }
+      }
+    }
+    return ghosts;
   }
 
   @Override
@@ -569,9 +606,15 @@ public final class SqliteJetStreamStore implements JetStreamStore {
       measureUsage();
     }
     syncer.committed(onDurable, wrote);
-    if (syncer.takeEngineCheckpointRequest()) {
-      // The WAL outgrew the sync thread's checkpoints because we never paused; catch up once.
+    boolean shrink = checkpointAfterCommit;
+    checkpointAfterCommit = false;
+    if (syncer.takeEngineCheckpointRequest() || shrink) {
+      // The WAL outgrew the sync thread's checkpoints because we never paused, or the disk is full
+      // up to its floor: catch up once.
       db.checkpointTruncate();
+    }
+    if (wrote || shrink) {
+      floor.committed();
     }
   }
 

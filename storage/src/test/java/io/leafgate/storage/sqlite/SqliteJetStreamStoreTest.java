@@ -234,7 +234,7 @@ class SqliteJetStreamStoreTest {
         }
       }
       assertNotNull(full, "the limit was never hit");
-      assertEquals(StoreException.Kind.NO_SPACE, full.kind());
+      assertEquals(StoreException.Kind.NO_ROOM, full.kind(), full.getMessage());
       assertTrue(js.usedBytes() <= limit, js.usedBytes() + " > " + limit);
       js.rollback();
       assertEquals(committed, s.state().lastSeq());
