@@ -75,28 +75,28 @@ class SqliteDiskFullTest {
   }
 
   /**
-   * Appends 500 B messages, a commit every 20, until the store refuses one right after a commit
-   * with the WAL empty (a refusal is followed by a commit, which truncates the WAL if the sync
-   * thread is not checkpointing: the room it held comes back); returns them.
+   * Appends 500 B messages, a commit every 20, until the store refuses one while the WAL is empty
+   * (a refusal is followed by a commit, which truncates the WAL if the sync thread is not
+   * checkpointing: the room the WAL held comes back); returns them.
    */
   private static Map<Long, byte[]> fillUp(SqliteJetStreamStore js, StreamStore s, Random rnd) throws Exception {
     Map<Long, byte[]> stored = new HashMap<>();
-    boolean refusedLast = false;
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     for (int i = 0; i < 400_000 && System.nanoTime() < deadline; i++) {
       byte[] data = new byte[500];
       rnd.nextBytes(data);
+      // Checked before the append: a checkpoint of the sync thread that ends during it cannot have
+      // given back room the store did not see.
+      boolean walEmpty = SqliteDatabase.sizeOrZero(wal(js)) == 0;
       try {
         stored.put(s.append("s." + (i % 3), null, data, i, i, null), data);
-        refusedLast = false;
       } catch (StoreException e) {
         assertEquals(StoreException.Kind.NO_ROOM, e.kind(), e.getMessage());
         assertTrue(e.getMessage().contains("leaves"), e.getMessage());
         js.commit(null); // nothing was written for the refused one: the group is good
-        if (refusedLast && SqliteDatabase.sizeOrZero(wal(js)) == 0) {
+        if (walEmpty) {
           return stored; // full, with nothing more to gain from a checkpoint
         }
-        refusedLast = true;
         continue;
       }
       if (i % 20 == 19) {
