@@ -229,6 +229,47 @@ class RedeliveryCountRestartTest {
     }
   }
 
+  /**
+   * The same first phase with ack policy none, and a kill -9: nothing is owed (each delivery counts
+   * as acknowledged, so the ack floor is the last one delivered, 6), and the phase goes on where it
+   * was: 8 and 9 (7 skipped), each delivered once, then every new message.
+   */
+  @Test
+  void aLastPerSubjectPhaseWithoutAcksGoesOnAfterKillNine(@TempDir Path tmp) throws Exception {
+    EdgeProcess edge = new EdgeProcess(tmp, "jetstream { sync: always }\n");
+    try {
+      edge.start();
+      try (Connection nc = connect(edge)) {
+        nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("N").subjects("n.>").build());
+        JetStream js = nc.jetStream();
+        for (String subj : List.of("n.b", "n.a", "n.c", "n.a", "n.d", "n.c", "n.d", "n.e", "n.d")) {
+          js.publish(subj, subj.getBytes(StandardCharsets.UTF_8));
+        }
+        nc.jetStreamManagement().addOrUpdateConsumer("N", ConsumerConfiguration.builder().durable("D")
+            .deliverPolicy(DeliverPolicy.LastPerSubject).ackPolicy(AckPolicy.None).build());
+        JetStreamSubscription sub = js.subscribe(null, PullSubscribeOptions.bind("N", "D"));
+        assertEquals(List.of(1L, 4L, 6L), seqs(sub.fetch(3, Duration.ofSeconds(5))));
+        var info = nc.jetStreamManagement().getConsumerInfo("N", "D");
+        assertEquals(6, info.getDelivered().getStreamSequence());
+        assertEquals(6, info.getAckFloor().getStreamSequence());
+      }
+      edge.kill();
+      edge.start();
+      try (Connection nc = connect(edge)) {
+        JetStreamSubscription sub = nc.jetStream().subscribe(null, PullSubscribeOptions.bind("N", "D"));
+        // The fetch waits out its whole time when fewer come: nothing else may come meanwhile.
+        List<Message> after = sub.fetch(10, Duration.ofSeconds(3));
+        assertEquals(List.of(8L, 9L), seqs(after), "delivered after the restart\n" + edge.log());
+        assertEquals(List.of(1L, 1L), after.stream().map(m -> m.metaData().deliveredCount()).toList());
+        nc.jetStream().publish("n.a", "n.a".getBytes(StandardCharsets.UTF_8));
+        assertEquals(List.of(10L), seqs(sub.fetch(10, Duration.ofSeconds(3))), "after the first phase every new message comes");
+        assertEquals(10, nc.jetStreamManagement().getConsumerInfo("N", "D").getAckFloor().getStreamSequence());
+      }
+    } finally {
+      edge.close();
+    }
+  }
+
   private static List<Long> seqs(List<Message> msgs) {
     return msgs.stream().map(m -> m.metaData().streamSequence()).toList();
   }
