@@ -112,7 +112,7 @@ final class DiskFloor {
   private void read(long unwritten) {
     try {
       usable = fs.getUsableSpace();
-      walBytes = Files.exists(wal) ? Files.size(wal) : 0;
+      walBytes = SqliteDatabase.sizeOrZero(wal);
     } catch (IOException | RuntimeException e) {
       Logger.debug("Cannot read the free space of {}: {}", dir, e.getMessage());
     }
