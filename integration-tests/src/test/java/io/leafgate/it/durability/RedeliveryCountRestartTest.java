@@ -178,15 +178,7 @@ class RedeliveryCountRestartTest {
     try {
       edge.start();
       try (Connection nc = connect(edge)) {
-        nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("P").subjects("p.>").build());
-        JetStream js = nc.jetStream();
-        for (String subj : List.of("p.b", "p.a", "p.c", "p.a", "p.d", "p.c", "p.d", "p.e", "p.d")) {
-          js.publish(subj, subj.getBytes(StandardCharsets.UTF_8));
-        }
-        nc.jetStreamManagement().addOrUpdateConsumer("P", ConsumerConfiguration.builder().durable("D")
-            .deliverPolicy(DeliverPolicy.LastPerSubject).ackPolicy(AckPolicy.Explicit)
-            .ackWait(Duration.ofSeconds(60)).build());
-        JetStreamSubscription sub = js.subscribe(null, PullSubscribeOptions.bind("P", "D"));
+        JetStreamSubscription sub = phaseStream(nc, "P", AckPolicy.Explicit);
         List<Message> got = sub.fetch(3, Duration.ofSeconds(5));
         assertEquals(List.of(1L, 4L, 6L), seqs(got));
         got.get(1).ackSync(Duration.ofSeconds(5));
@@ -240,14 +232,7 @@ class RedeliveryCountRestartTest {
     try {
       edge.start();
       try (Connection nc = connect(edge)) {
-        nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("N").subjects("n.>").build());
-        JetStream js = nc.jetStream();
-        for (String subj : List.of("n.b", "n.a", "n.c", "n.a", "n.d", "n.c", "n.d", "n.e", "n.d")) {
-          js.publish(subj, subj.getBytes(StandardCharsets.UTF_8));
-        }
-        nc.jetStreamManagement().addOrUpdateConsumer("N", ConsumerConfiguration.builder().durable("D")
-            .deliverPolicy(DeliverPolicy.LastPerSubject).ackPolicy(AckPolicy.None).build());
-        JetStreamSubscription sub = js.subscribe(null, PullSubscribeOptions.bind("N", "D"));
+        JetStreamSubscription sub = phaseStream(nc, "N", AckPolicy.None);
         assertEquals(List.of(1L, 4L, 6L), seqs(sub.fetch(3, Duration.ofSeconds(5))));
         var info = nc.jetStreamManagement().getConsumerInfo("N", "D");
         assertEquals(6, info.getDelivered().getStreamSequence());
@@ -268,6 +253,23 @@ class RedeliveryCountRestartTest {
     } finally {
       edge.close();
     }
+  }
+
+  /**
+   * Stream {@code name} on subjects {@code <name lower case>.>} holding {@code b a c a d c d e d}
+   * (sequences 1 to 9), a durable last-per-subject consumer D on it with {@code ack} (ack wait 60 s),
+   * and a pull subscription bound to D.
+   */
+  private static JetStreamSubscription phaseStream(Connection nc, String name, AckPolicy ack) throws Exception {
+    String prefix = name.toLowerCase(java.util.Locale.ROOT) + ".";
+    nc.jetStreamManagement().addStream(StreamConfiguration.builder().name(name).subjects(prefix + ">").build());
+    JetStream js = nc.jetStream();
+    for (String last : List.of("b", "a", "c", "a", "d", "c", "d", "e", "d")) {
+      js.publish(prefix + last, (prefix + last).getBytes(StandardCharsets.UTF_8));
+    }
+    nc.jetStreamManagement().addOrUpdateConsumer(name, ConsumerConfiguration.builder().durable("D")
+        .deliverPolicy(DeliverPolicy.LastPerSubject).ackPolicy(ack).ackWait(Duration.ofSeconds(60)).build());
+    return js.subscribe(null, PullSubscribeOptions.bind(name, "D"));
   }
 
   private static List<Long> seqs(List<Message> msgs) {
