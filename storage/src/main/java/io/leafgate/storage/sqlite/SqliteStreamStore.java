@@ -1152,14 +1152,25 @@ final class SqliteStreamStore implements StreamStore {
     }
   }
 
+  /** Appended rows not inserted yet (for tests). */
+  int pendingRows() {
+    return pendingRows.size();
+  }
+
   /** Ghost rows (for tests and metrics). */
   long ghostRows() {
     return ghostRows;
   }
 
-  /** {@link #flushRemovals} for callers that cannot throw: a failure marks the group failed, so it rolls back. */
+  /**
+   * {@link #flushRemovals} for callers that cannot throw (a failure marks the group failed, so it
+   * rolls back), and only if removals are deferred: the numbers that {@link #state()} and
+   * {@link #subjectCounts} show count those once applied, but count appends at once. Pending
+   * inserts stay pending: flushing them here inserted the rows of a batch one by one, as each
+   * publish asks for the state.
+   */
   private void flushQuietly() {
-    if ((deferredCount == 0 && pendingRows.isEmpty()) || closed) {
+    if (deferredCount == 0 || closed) {
       return;
     }
     try {
