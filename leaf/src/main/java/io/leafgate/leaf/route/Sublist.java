@@ -1,7 +1,6 @@
 package io.leafgate.leaf.route;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -220,7 +219,7 @@ public final class Sublist {
           matchLevel(level.pwc.next, s, end + 1, c);
         }
       }
-      Node n = level.nodes == null ? null : level.nodes.get(s.substring(start, end));
+      Node n = level.nodes == null ? null : level.nodes.get(s, start, end);
       if (n == null) {
         return;
       }
@@ -313,7 +312,7 @@ public final class Sublist {
   }
 
   private static final class Level {
-    Map<String, Node> nodes;
+    TokenMap<Node> nodes;
     Node pwc;
     Node fwc;
 
@@ -337,7 +336,7 @@ public final class Sublist {
         if (!create) {
           return null;
         }
-        nodes = new HashMap<>(4);
+        nodes = new TokenMap<>();
       }
       Node n = nodes.get(token);
       if (n == null && create) {
