@@ -222,9 +222,9 @@ class RedeliveryCountRestartTest {
   }
 
   /**
-   * The same first phase with ack policy none, and a kill -9: nothing is owed (each delivery counts
-   * as acknowledged, so the ack floor is the last one delivered, 6), and the phase goes on where it
-   * was: 8 and 9 (7 skipped), each delivered once, then every new message.
+   * The same first phase with ack policy none, and a kill -9 once the client has 1, 4 and 6: nothing
+   * is owed (each delivery counts as acknowledged), and the phase goes on where it was: 8 and 9 (7
+   * skipped), each delivered once, then every new message.
    */
   @Test
   void aLastPerSubjectPhaseWithoutAcksGoesOnAfterKillNine(@TempDir Path tmp) throws Exception {
@@ -234,9 +234,6 @@ class RedeliveryCountRestartTest {
       try (Connection nc = connect(edge)) {
         JetStreamSubscription sub = phaseStream(nc, "N", AckPolicy.None);
         assertEquals(List.of(1L, 4L, 6L), seqs(sub.fetch(3, Duration.ofSeconds(5))));
-        var info = nc.jetStreamManagement().getConsumerInfo("N", "D");
-        assertEquals(6, info.getDelivered().getStreamSequence());
-        assertEquals(6, info.getAckFloor().getStreamSequence());
       }
       edge.kill();
       edge.start();
