@@ -1,6 +1,7 @@
 package io.leafgate.leaf.route;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -219,7 +220,7 @@ public final class Sublist {
           matchLevel(level.pwc.next, s, end + 1, c);
         }
       }
-      Node n = level.nodes == null ? null : level.nodes.get(s, start, end);
+      Node n = level.nodes == null ? null : level.nodes.get(s.substring(start, end));
       if (n == null) {
         return;
       }
@@ -312,7 +313,7 @@ public final class Sublist {
   }
 
   private static final class Level {
-    TokenMap<Node> nodes;
+    Map<String, Node> nodes;
     Node pwc;
     Node fwc;
 
@@ -336,7 +337,7 @@ public final class Sublist {
         if (!create) {
           return null;
         }
-        nodes = new TokenMap<>();
+        nodes = new HashMap<>(4);
       }
       Node n = nodes.get(token);
       if (n == null && create) {
