@@ -130,7 +130,13 @@ final class Forwarder implements HubLink.Listener {
   private int ackCount;
   /** The reply subjects of publish acks: this prefix and the stream sequence. */
   private String ackFamily;
-  private int inDoubtAtStart;
+  /**
+   * After a restart, every redelivered message is checked against the hub until the first one the
+   * hub does not hold: the local consumer's recorded floor can trail the hub by more than a window
+   * (the window in flight, plus confirmations whose local acknowledgement had not been committed).
+   * Messages published after the restart were never sent, so the first of them ends the check.
+   */
+  private boolean doubtOpen;
   private boolean resolving;
   private boolean paused;
   private long backoffMs = 500;
@@ -148,8 +154,7 @@ final class Forwarder implements HubLink.Listener {
     this.link = link;
     this.engine = engine;
     this.idPrefix = serverName + ":" + epoch + ":";
-    // After a restart the first window of messages may already be on the hub: check before resending.
-    this.inDoubtAtStart = cfg.hubStream != null ? cfg.replayWindow : 0;
+    this.doubtOpen = cfg.hubStream != null;
   }
 
   void start() {
@@ -221,10 +226,7 @@ final class Forwarder implements HubLink.Listener {
         continue; // a redelivery of one we hold
       }
       Item it = new Item(m);
-      if (inDoubtAtStart > 0) {
-        it.inDoubt = true;
-        inDoubtAtStart--;
-      }
+      it.inDoubt = doubtOpen;
       queue.addLast(it);
     }
     if (p.left <= 0 && pulls.remove(p)) {
@@ -545,6 +547,13 @@ final class Forwarder implements HubLink.Listener {
         skipped++;
       } else {
         resendRest = true;
+        it.inDoubt = false;
+      }
+    }
+    if (resendRest) {
+      // This one is not on the hub, so neither is anything after it: the rest goes out unchecked.
+      doubtOpen = false;
+      for (Item it : queue) {
         it.inDoubt = false;
       }
     }

@@ -18,10 +18,14 @@ import io.nats.client.impl.NatsMessage;
 import io.nats.client.api.MessageInfo;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.api.StreamInfo;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -115,6 +119,85 @@ class UplinkBufferTest {
         assertEquals("sensor-7:42", second.getHeaders().getFirst("Nats-Msg-Id"), "the publisher's id is kept");
         String ours = second.getHeaders().getFirst("Leafgate-Id");
         assertEquals(id.substring(0, id.length() - 1) + "2", ours, "ours goes in Leafgate-Id then");
+      }
+    }
+  }
+
+  /**
+   * The gateway's record of what the hub confirmed can trail the hub by more than a replay window
+   * (after kill -9, confirmations whose local acknowledgement was not yet committed). Here it trails
+   * by the whole backlog: the store is put back to how it was before the replay. Every message is
+   * then found on the hub and none is sent again, though the hub's duplicate window is long past.
+   */
+  @Test
+  void aStoreThatTrailsTheHubByManyWindowsSendsNothingTwice(@TempDir Path tmp) throws Exception {
+    NatsServerProcess hub = UplinkFixture.hub(tmp.resolve("hub"), "");
+    String cfg = UplinkFixture.remote(hub) + "uplink {\n  buffer: [\"telemetry.>\"]\n  hub_stream: TELEMETRY\n"
+        + "  replay_window: 8\n}\n";
+    Path edgeDir = tmp.resolve("edge");
+    Path snapshot = tmp.resolve("snapshot");
+    int n = 100;
+    try (hub) {
+      try (Connection hc = Nats.connect(hub.clientUrl())) {
+        hc.jetStreamManagement().addStream(StreamConfiguration.builder().name("TELEMETRY").subjects("telemetry.>")
+            .duplicateWindow(Duration.ofSeconds(1)).build());
+      }
+      hub.stop();
+      try (Gateway edge = UplinkFixture.gateway(edgeDir, cfg);
+           Connection edgeClient = Nats.connect("nats://127.0.0.1:" + edge.natsPort())) {
+        UplinkFixture.awaitIslanded(edge);
+        for (int i = 0; i < n; i++) {
+          edgeClient.publish("telemetry.s" + (i % 3), ("m" + i).getBytes(StandardCharsets.UTF_8));
+        }
+        edgeClient.flush(Duration.ofSeconds(2));
+        Await.until(Duration.ofSeconds(5), () -> {
+          Object b = UplinkFixture.uplink(edge).get("backlog_msgs");
+          return ((Number) b).longValue() == n ? null : "backlog is " + b;
+        });
+      }
+      copyTree(edgeDir.resolve("data"), snapshot);
+      hub.restart();
+      try (Gateway edge = UplinkFixture.gateway(edgeDir, cfg)) {
+        UplinkFixture.awaitConnected(edge, hub);
+        awaitHubCount(hub, n);
+      }
+      long t0 = System.nanoTime();
+      Await.until(Duration.ofSeconds(5), () -> System.nanoTime() - t0 > 1_500_000_000L ? null : "outlasting the window");
+      deleteTree(edgeDir.resolve("data"));
+      copyTree(snapshot, edgeDir.resolve("data"));
+      try (Gateway edge = UplinkFixture.gateway(edgeDir, cfg);
+           Connection edgeClient = Nats.connect("nats://127.0.0.1:" + edge.natsPort())) {
+        UplinkFixture.awaitConnected(edge, hub);
+        Await.until(Duration.ofSeconds(15), () -> {
+          Map<String, Object> u = UplinkFixture.uplink(edge);
+          return ((Number) u.get("already_on_hub")).longValue() == n ? null : "checking the backlog: " + u;
+        });
+        edgeClient.publish("telemetry.s0", ("m" + n).getBytes(StandardCharsets.UTF_8));
+        edgeClient.flush(Duration.ofSeconds(2));
+        awaitHubCount(hub, n + 1);
+        Await.until(Duration.ofSeconds(5), () -> {
+          Map<String, Object> u = UplinkFixture.uplink(edge);
+          return ((Number) u.get("backlog_msgs")).longValue() == 0 ? null : "draining: " + u;
+        });
+        assertEquals(n, ((Number) UplinkFixture.uplink(edge).get("already_on_hub")).longValue());
+      }
+      assertEquals(List.of(), outOfOrder(hub, n + 1), "hub stream content");
+    }
+  }
+
+  private static void copyTree(Path from, Path to) throws IOException {
+    try (var files = Files.walk(from)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        Files.copy(f, to.resolve(from.relativize(f).toString()),
+            StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (var files = Files.walk(dir)) {
+      for (Path f : (Iterable<Path>) files.sorted(Comparator.reverseOrder())::iterator) {
+        Files.delete(f);
       }
     }
   }
