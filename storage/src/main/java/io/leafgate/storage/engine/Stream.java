@@ -42,6 +42,9 @@ public final class Stream {
   /** Messages up to this sequence are durable and may be delivered. */
   long durableSeq;
   private boolean deleted;
+  /** The publish acknowledgement around its sequence number (made at the first one). */
+  private byte[] ackHead;
+  private byte[] ackTail;
 
   Stream(JetStreamEngine engine, StreamConfig config, StreamStore store, long createdNanos, String epoch) {
     this.engine = engine;
@@ -194,14 +197,32 @@ public final class Stream {
   }
 
   private byte[] pubAck(long seq, boolean duplicate) {
-    StringBuilder b = new StringBuilder(64).append("{\"stream\":\"").append(config.name).append("\",\"seq\":").append(seq);
-    if (engine.domain() != null) {
-      b.append(",\"domain\":\"").append(engine.domain()).append('"');
-    }
     if (duplicate) {
-      b.append(",\"duplicate\":true");
+      StringBuilder b = new StringBuilder(64).append("{\"stream\":\"").append(config.name).append("\",\"seq\":").append(seq);
+      if (engine.domain() != null) {
+        b.append(",\"domain\":\"").append(engine.domain()).append('"');
+      }
+      return b.append(",\"duplicate\":true}").toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
-    return b.append('}').toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    // One array per acknowledgement (this is per publish): the parts around the number are made once.
+    if (ackHead == null) {
+      ackHead = ("{\"stream\":\"" + config.name + "\",\"seq\":").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      ackTail = (engine.domain() != null ? ",\"domain\":\"" + engine.domain() + "\"}" : "}")
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+    int digits = 1;
+    for (long v = seq; v >= 10; v /= 10) {
+      digits++;
+    }
+    byte[] out = new byte[ackHead.length + digits + ackTail.length];
+    System.arraycopy(ackHead, 0, out, 0, ackHead.length);
+    long v = seq;
+    for (int i = ackHead.length + digits - 1; i >= ackHead.length; i--) {
+      out[i] = (byte) ('0' + v % 10);
+      v /= 10;
+    }
+    System.arraycopy(ackTail, 0, out, ackHead.length + digits, ackTail.length);
+    return out;
   }
 
   /** Applies the publish checks and stores; returns the sequence, or -1 for an answered duplicate. */
