@@ -643,7 +643,11 @@ final class SqliteStreamStore implements StreamStore {
 
   @Override
   public SubjectState subjectState(String subject) throws StoreException {
-    ready();
+    // From memory, like state(): only deferred removals are applied first, pending inserts wait.
+    checkOpen();
+    if (deferredCount > 0) {
+      flushRemovals();
+    }
     SubjectInfo si = subjects.get(subject);
     return si == null ? SubjectState.EMPTY : new SubjectState(si.count, si.first, si.last);
   }
