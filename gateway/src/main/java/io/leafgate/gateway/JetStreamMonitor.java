@@ -45,6 +45,10 @@ final class JetStreamMonitor {
       m.counter("leafgate_jetstream_limit_drops_total", "Messages removed by stream limits (count, bytes, age).", v.get("limit_drops"));
       m.gauge("leafgate_jetstream_ingest_backlog_bytes", "Bytes of published messages waiting for the JetStream engine.",
           v.get("ingest_backlog_bytes"));
+      m.gauge("leafgate_jetstream_store_full", "1 while the store refuses writes for want of room (max_file_store, or the disk's floor).",
+          v.get("store_full"));
+      m.counter("leafgate_jetstream_store_full_refusals_total", "Writes refused for want of room (answered with insufficient resources).",
+          v.get("store_full_refusals"));
       m.counter("leafgate_jetstream_publisher_pauses_total",
           "Times a publisher stopped being read because the JetStream engine's queue was full.", v.get("publisher_pauses"));
     });

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.leafgate.gateway.Gateway;
 import io.leafgate.it.harness.Await;
+import io.leafgate.it.harness.Http;
 import io.leafgate.leaf.config.ServerOptions;
 import io.nats.client.Connection;
 import io.nats.client.JetStream;
@@ -69,6 +70,14 @@ class StoreFaultTest {
         long ackedBefore = acked;
         long stored = jsm.getStreamInfo("S").getStreamState().getMsgCount();
         assertTrue(stored >= ackedBefore, "acknowledged " + ackedBefore + " but the stream holds " + stored);
+        // A full store is a state the monitoring shows, not a health failure (the systemd watchdog
+        // would restart the gateway, which makes no room).
+        assertEquals("ok", Http.getJson(g.httpPort(), "/healthz").get("status"));
+        Object full = Http.getJson(g.httpPort(), "/jsz").get("store_full");
+        assertTrue(full instanceof String, "/jsz names why the store is full: " + full);
+        String metrics = Http.get(g.httpPort(), "/metrics");
+        assertTrue(metrics.contains("\nleafgate_jetstream_store_full 1\n"), metrics);
+        assertTrue(!metrics.contains("\nleafgate_jetstream_store_full_refusals_total 0\n"), metrics);
         // Space comes back: publishing works again without a restart.
         Files.delete(filler);
         Await.until(Duration.ofSeconds(15), () -> {
@@ -80,6 +89,8 @@ class StoreFaultTest {
           }
         });
         assertTrue(jsm.getStreamInfo("S").getStreamState().getMsgCount() > stored);
+        assertEquals(null, Http.getJson(g.httpPort(), "/jsz").get("store_full"), "no longer full");
+        assertTrue(Http.get(g.httpPort(), "/metrics").contains("\nleafgate_jetstream_store_full 0\n"));
       }
     } finally {
       run("umount", "-l", mnt.toString());

@@ -70,6 +70,7 @@ public final class JetStreamEngine implements AutoCloseable {
     long apiErrors;
     long storedMsgs;
     long limitDrops;
+    long fullRefusals;
   }
 
   private static final long HOUSEKEEPING_NANOS = 1_000_000_000L;
@@ -125,6 +126,10 @@ public final class JetStreamEngine implements AutoCloseable {
   private final JsApi api;
   private boolean needRollback;
   private volatile String storeProblem;
+  /** When the store began refusing writes for want of room (0: it has room), and how often since. */
+  private long fullSinceNanos;
+  private long fullRefusals;
+  private volatile String fullReason;
   private long lastHousekeeping = System.nanoTime();
   private long usedBytesCache = -1;
   private long usedBytesAt;
@@ -718,7 +723,8 @@ public final class JetStreamEngine implements AutoCloseable {
       }
       s.onRemoved();
     }
-    Logger.warn("JetStream rolled back its uncommitted writes: {}", storeProblem);
+    Logger.warn("JetStream rolled back its uncommitted writes: {}", storeProblem != null ? storeProblem
+        : fullReason != null ? "storage full: " + fullReason : "a failed write");
   }
 
   /** Notes a storage failure; the group is rolled back at the end of the batch. */
@@ -726,11 +732,35 @@ public final class JetStreamEngine implements AutoCloseable {
     if (e.kind() == StoreException.Kind.NO_SPACE || e.kind() == StoreException.Kind.IO) {
       needRollback = true;
     }
-    String p = isFull(e) ? "storage full: " + e.getMessage() : e.getMessage();
+    if (isFull(e)) {
+      // One warning when the store fills, one line when it has room again: not one per refusal
+      // (the reason's free-space figure changes from one to the next).
+      fullRefusals++;
+      stats.fullRefusals++;
+      fullReason = e.getMessage();
+      if (fullSinceNanos == 0) {
+        fullSinceNanos = System.nanoTime();
+        Logger.warn("JetStream storage is full ({}): publishes to file streams are refused with "
+            + "insufficient resources until there is room again", e.getMessage());
+      }
+      return;
+    }
+    String p = e.getMessage();
     if (!p.equals(storeProblem)) {
       Logger.warn("JetStream storage problem: {}", p);
     }
     storeProblem = p;
+  }
+
+  /** A file-stream append succeeded: ends the full state, if the store was full. */
+  void onStoredToFile() {
+    if (fullSinceNanos != 0) {
+      Logger.info("JetStream storage has room again: {} write(s) were refused over {} s", fullRefusals,
+          Math.max(1, (System.nanoTime() - fullSinceNanos) / 1_000_000_000L));
+      fullSinceNanos = 0;
+      fullRefusals = 0;
+      fullReason = null;
+    }
   }
 
   /** Whether a failure means no room for more (answered as nats-server's insufficient resources). */
@@ -742,6 +772,15 @@ public final class JetStreamEngine implements AutoCloseable {
   public String problem() {
     String p = store.problem();
     return p != null ? p : storeProblem;
+  }
+
+  /**
+   * Why the store refuses writes for want of room, or null when it has room. Not a health problem:
+   * the gateway answers those publishes with insufficient resources and resumes by itself when room
+   * returns, and a watchdog restart would not make room.
+   */
+  public String fullReason() {
+    return fullReason;
   }
 
   /** Refuses a file-stream publish that would pass {@code max_file_store}. */
@@ -1136,6 +1175,10 @@ public final class JetStreamEngine implements AutoCloseable {
     if (p != null) {
       m.put("store_problem", p);
     }
+    String full = fullReason;
+    if (full != null) {
+      m.put("store_full", full);
+    }
     return m;
   }
 
@@ -1160,6 +1203,8 @@ public final class JetStreamEngine implements AutoCloseable {
     m.put("store_disk_bytes", store.usedBytes());
     m.put("ingest_backlog_bytes", queuedBytes.get());
     m.put("publisher_pauses", publisherPauses.get());
+    m.put("store_full", fullReason != null ? 1L : 0L);
+    m.put("store_full_refusals", stats.fullRefusals);
     return m;
   }
 

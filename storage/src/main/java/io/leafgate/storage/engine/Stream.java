@@ -336,6 +336,9 @@ public final class Stream {
     }
     lastMsgId = msgId;
     engine.stats.storedMsgs++;
+    if (!config.memory) {
+      engine.onStoredToFile();
+    }
     try {
       if (rollup != null) {
         if (rollup.equals("all")) {

@@ -50,6 +50,8 @@ final class SqliteDatabase implements AutoCloseable {
    * and 640 B per message in commits of 100, against 9.2 KB and 920 B with the default 4 KiB.
    */
   static final int PAGE_SIZE = 1024;
+  /** What a restarting WAL is cut back to when it grew beyond it ({@code journal_size_limit}). */
+  static final long WAL_SIZE_LIMIT = 8L << 20;
 
   final Path file;
   final Path wal;
@@ -170,6 +172,10 @@ final class SqliteDatabase implements AutoCloseable {
     }
     plain.execute("PRAGMA synchronous = NORMAL");
     plain.execute("PRAGMA wal_autocheckpoint = 0"); // the sync thread checkpoints
+    // The WAL file is reused from its start after each complete checkpoint (SqliteSyncer), so its
+    // fsyncs rewrite allocated blocks instead of growing the file; a log that outgrew this limit
+    // (a long read or a stalled checkpoint) is cut back to it when it restarts.
+    plain.execute("PRAGMA journal_size_limit = " + WAL_SIZE_LIMIT);
     long appId = queryLong("PRAGMA application_id");
     if (appId != 0 && appId != Sql.APPLICATION_ID) {
       throw new StoreException(Kind.CORRUPT, "store file " + file + " belongs to another program (application_id "
@@ -357,6 +363,22 @@ final class SqliteDatabase implements AutoCloseable {
     }
     try (ResultSet rs = plain.executeQuery("PRAGMA wal_checkpoint(TRUNCATE)")) {
       return rs.next() && rs.getInt(1) == 0;
+    } catch (SQLException e) {
+      Logger.debug("Engine-side checkpoint of {} failed: {}", file, e.getMessage());
+      return false;
+    }
+  }
+
+  /**
+   * Copies what the WAL holds into the database, on the engine connection between groups, without
+   * waiting for anything: as the only writer, it catches up unless a reader still uses old frames.
+   */
+  boolean checkpointPassive() {
+    if (inTxn) {
+      return false;
+    }
+    try (ResultSet rs = plain.executeQuery("PRAGMA wal_checkpoint(PASSIVE)")) {
+      return rs.next() && rs.getInt(1) == 0 && rs.getInt(2) == rs.getInt(3);
     } catch (SQLException e) {
       Logger.debug("Engine-side checkpoint of {} failed: {}", file, e.getMessage());
       return false;

@@ -608,10 +608,13 @@ public final class SqliteJetStreamStore implements JetStreamStore {
     syncer.committed(onDurable, wrote);
     boolean shrink = checkpointAfterCommit;
     checkpointAfterCommit = false;
-    if (syncer.takeEngineCheckpointRequest() || shrink) {
-      // The WAL outgrew the sync thread's checkpoints because we never paused, or the disk is full
-      // up to its floor: catch up once.
+    if (shrink) {
+      // The disk is full up to its floor: give the WAL's room back.
       db.checkpointTruncate();
+    } else if (syncer.takeEngineCheckpointRequest()) {
+      // The sync thread copied the bulk but could not catch up with our commits: finish it, so the
+      // next transaction starts the log again at the beginning of the file.
+      db.checkpointPassive();
     }
     if (wrote || shrink) {
       floor.committed();

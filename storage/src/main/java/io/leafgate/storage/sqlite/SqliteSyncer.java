@@ -26,24 +26,26 @@ import org.tinylog.Logger;
  * (group commit). With {@code sync: interval}, callbacks run as soon as they are queued and the WAL is
  * fsynced every interval.
  *
- * <p>It also checkpoints, on its own connection, so the WAL file size is the amount not yet copied
- * into the database: once the WAL passes {@link #CHECKPOINT_WAL_BYTES}, a {@code PASSIVE} checkpoint
- * copies the bulk without any lock the engine needs, then a {@code TRUNCATE} copies the rest and
- * empties the file if the engine is between transactions at that moment (with a zero busy timeout it
- * otherwise degrades to passive at once). The same pair runs when the store is idle: after
- * {@link #IDLE_NANOS} without a commit if the WAL holds at least {@link #IDLE_MIN_WAL_BYTES}, after
- * {@link #LONG_IDLE_NANOS} whatever it holds. Checkpointing is deliberately rare: each one writes the
- * hot pages (tail, index leaves, page 1) into the database again and costs two fsyncs, and a truncated
- * WAL must grow again (file-system metadata writes); a gateway that stores one message every few
- * seconds must not checkpoint after each. A WAL only shrinks once a checkpoint catches up with the writer, so if the
- * engine writes without pause and the WAL passes {@link #ENGINE_CHECKPOINT_WAL_BYTES}, the engine is
- * asked ({@link #takeEngineCheckpointRequest}) to truncate it itself after its next commit: a short
- * pause, since the bulk was already copied here.
+ * <p>It also checkpoints, on its own connection: once the WAL's log holds
+ * {@link #CHECKPOINT_WAL_BYTES} of frames not yet checkpointed, a {@code PASSIVE} checkpoint copies
+ * them into the database without any lock the engine needs. The WAL file is then reused, not
+ * truncated: the next write transaction after a checkpoint that caught up starts the log again at
+ * the beginning of the file, so commits overwrite blocks the file already has, and their fsyncs
+ * need no file-system metadata (on ext4 half the time of an fsync that grows the file, and no
+ * journal writes on the card). Under steady load the engine commits while the checkpoint runs, so
+ * it never catches up here; the engine is then asked ({@link #takeEngineCheckpointRequest}) to run a
+ * {@code PASSIVE} checkpoint itself right after its next commit, which copies only what arrived
+ * meanwhile and catches up, since the engine is the only writer. The log's length is read from the
+ * wal-index header ({@link #walFrameBytes}), since the file's size no longer says it. When the
+ * store is idle, after {@link #IDLE_NANOS} without a commit if the log holds at least
+ * {@link #IDLE_MIN_WAL_BYTES}, after {@link #LONG_IDLE_NANOS} whatever it holds, a {@code TRUNCATE}
+ * checkpoint empties the file. Checkpointing is deliberately rare: each one writes the hot pages
+ * (tail, index leaves, page 1) into the database again and costs two fsyncs; a gateway that stores
+ * one message every few seconds must not checkpoint after each.
  */
 final class SqliteSyncer implements AutoCloseable {
   static final String THREAD_NAME = "leafgate-store-sync";
   static final long CHECKPOINT_WAL_BYTES = 4L << 20;
-  static final long ENGINE_CHECKPOINT_WAL_BYTES = 16L << 20;
   static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(10);
   static final long IDLE_MIN_WAL_BYTES = 256L << 10;
   static final long LONG_IDLE_NANOS = TimeUnit.MINUTES.toNanos(10);
@@ -78,6 +80,11 @@ final class SqliteSyncer implements AutoCloseable {
   private volatile long checkpoints;
   private volatile long rounds;
   private volatile boolean engineCheckpointWanted;
+  /** The last checkpoint here did not catch up: the engine is asked to finish it (sync thread). */
+  private boolean restartWanted;
+  private long lastRestartRequest;
+  /** How often the engine is asked again while a restart is still wanted (readers may hold the log). */
+  private static final long RESTART_REQUEST_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
   /** Idle thresholds (tests shorten them). */
   volatile long idleNanos = IDLE_NANOS;
   volatile long idleMinWalBytes = IDLE_MIN_WAL_BYTES;
@@ -137,7 +144,7 @@ final class SqliteSyncer implements AutoCloseable {
     return problem;
   }
 
-  /** Whether the engine should truncate the WAL after its commit (the WAL outgrew the checkpoints); resets. */
+  /** Whether the engine should finish a checkpoint after its commit (ours could not catch up); resets. */
   boolean takeEngineCheckpointRequest() {
     if (engineCheckpointWanted) {
       engineCheckpointWanted = false;
@@ -168,6 +175,7 @@ final class SqliteSyncer implements AutoCloseable {
       Thread.currentThread().interrupt();
     } finally {
       SqliteDatabase.closeQuietly(wal);
+      SqliteDatabase.closeQuietly(walIndex);
       SqliteDatabase.closeQuietly(checkpointConn);
     }
   }
@@ -273,20 +281,31 @@ final class SqliteSyncer implements AutoCloseable {
   }
 
   private void checkpointIfDue(long sinceCommit) {
-    long walBytes = SqliteDatabase.sizeOrZero(walFile);
+    long walBytes = walFrameBytes();
     try {
       if (walBytes < checkpointedWalBytes) {
-        checkpointedWalBytes = 0; // truncated by the engine
+        checkpointedWalBytes = 0; // the log restarted (or was truncated)
+        restartWanted = false;
       }
       // Only every CHECKPOINT_WAL_BYTES of new frames: each checkpoint copies the hot pages again and
       // fsyncs the database, so checkpointing after every commit would multiply flash writes.
       if (walBytes - checkpointedWalBytes > CHECKPOINT_WAL_BYTES) {
+        // A writer restarts the log only if its transaction began after a checkpoint that caught up
+        // (SQLite's walRestartLog); under steady load the engine's next transaction has begun, or
+        // commits, while ours runs. So the engine finishes the copy itself, between two of its
+        // transactions: only what arrived meanwhile is left.
         checkpoint("PASSIVE");
-        boolean truncated = checkpoint("TRUNCATE");
-        checkpointedWalBytes = truncated ? 0 : walBytes;
-        if (!truncated && walBytes > ENGINE_CHECKPOINT_WAL_BYTES) {
-          engineCheckpointWanted = true;
-        }
+        restartWanted = true;
+        checkpointedWalBytes = walBytes;
+        lastRestartRequest = 0;
+      }
+      long now = System.nanoTime();
+      if (restartWanted && now - lastRestartRequest > RESTART_REQUEST_NANOS) {
+        engineCheckpointWanted = true;
+        lastRestartRequest = now;
+      }
+      if (restartWanted) {
+        return;
       } else if (walBytes > 0 && !truncatedSinceCommit && !engineInTransaction.getAsBoolean()
           && ((sinceCommit > idleNanos && walBytes >= idleMinWalBytes) || sinceCommit > longIdleNanos)) {
         if (checkpoint("PASSIVE") && checkpoint("TRUNCATE")) {
@@ -302,6 +321,36 @@ final class SqliteSyncer implements AutoCloseable {
       }
       SqliteDatabase.closeQuietly(checkpointConn);
       checkpointConn = null;
+    }
+  }
+
+  private FileChannel walIndex;
+  private final java.nio.ByteBuffer walIndexHeader =
+      java.nio.ByteBuffer.allocate(20).order(java.nio.ByteOrder.nativeOrder());
+
+  /**
+   * The bytes of frames in the WAL's current log (from its start, which moves back to the beginning
+   * of the file when a writer restarts the log after a complete checkpoint). Read from the
+   * wal-index header at the start of the -shm file ({@code szPage}, a native-order u16 at offset 14,
+   * and {@code mxFrame}, a u32 at 16; see the SQLite file format), because the file's size no longer
+   * says it: the file is reused, not truncated. Falls back to the file's size when the index cannot
+   * be read.
+   */
+  private long walFrameBytes() {
+    try {
+      if (walIndex == null) {
+        walIndex = FileChannel.open(Path.of(walFile + "").resolveSibling(walFile.getFileName().toString()
+            .replaceFirst("-wal$", "-shm")), StandardOpenOption.READ);
+      }
+      walIndexHeader.clear();
+      if (walIndex.read(walIndexHeader, 0) < 20) {
+        return SqliteDatabase.sizeOrZero(walFile);
+      }
+      long frames = walIndexHeader.getInt(16) & 0xffffffffL;
+      int pageSize = walIndexHeader.getShort(14) & 0xffff;
+      return frames * (24 + (pageSize == 1 ? 65536 : pageSize));
+    } catch (IOException e) {
+      return SqliteDatabase.sizeOrZero(walFile);
     }
   }
 
