@@ -128,6 +128,46 @@ class SqliteJetStreamStoreTest {
     }
   }
 
+  /**
+   * Under steady commits the WAL file is reused from its start after each checkpoint, not truncated:
+   * its size stays near the checkpoint threshold (commits overwrite blocks it has, so their fsyncs
+   * need no file-system metadata), and nothing is lost.
+   */
+  @Test
+  void aBusyStoreReusesItsWalFileInsteadOfTruncatingIt() throws Exception {
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      StreamStore s = js.createStream(record("S"));
+      js.commit(null);
+      Path wal = js.file().resolveSibling("leafgate.db-wal");
+      byte[] data = new byte[400];
+      int n = 60_000;
+      long max = 0;
+      boolean grownPastThreshold = false;
+      int shrinks = 0;
+      long last = 0;
+      for (int i = 1; i <= n; i++) {
+        s.append("a." + (i % 4), null, data, i, i, null);
+        if (i % 50 == 0) {
+          CountDownLatch durable = new CountDownLatch(1);
+          js.commit(durable::countDown);
+          assertTrue(durable.await(10, TimeUnit.SECONDS));
+          long size = SqliteDatabase.sizeOrZero(wal);
+          grownPastThreshold |= size > SqliteSyncer.CHECKPOINT_WAL_BYTES;
+          if (grownPastThreshold && size < last) {
+            shrinks++;
+          }
+          last = size;
+          max = Math.max(max, size);
+        }
+      }
+      // 60,000 x 400 B is about 30 MB of frames: without reuse the file would pass 16 MiB.
+      assertTrue(grownPastThreshold, "the WAL reached the checkpoint threshold: max " + max);
+      assertTrue(max < 3 * SqliteSyncer.CHECKPOINT_WAL_BYTES, "the WAL file is reused: max " + max);
+      assertEquals(0, shrinks, "the WAL file was truncated under load");
+      assertEquals(n, s.state().msgs());
+    }
+  }
+
   @Test
   void aQuietStoreDoesNotCheckpointAfterEachMessage() throws Exception {
     try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
