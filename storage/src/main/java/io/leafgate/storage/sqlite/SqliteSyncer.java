@@ -300,17 +300,20 @@ final class SqliteSyncer implements AutoCloseable {
         lastRestartRequest = 0;
       }
       long now = System.nanoTime();
-      if (restartWanted && now - lastRestartRequest > RESTART_REQUEST_NANOS) {
-        engineCheckpointWanted = true;
-        lastRestartRequest = now;
-      }
-      if (restartWanted) {
+      if (restartWanted && sinceCommit <= idleNanos) {
+        if (now - lastRestartRequest > RESTART_REQUEST_NANOS) {
+          engineCheckpointWanted = true;
+          lastRestartRequest = now;
+        }
         return;
-      } else if (walBytes > 0 && !truncatedSinceCommit && !engineInTransaction.getAsBoolean()
+      }
+      // Idle (a load that stopped included: the engine has no next commit to restart the log in).
+      if (walBytes > 0 && !truncatedSinceCommit && !engineInTransaction.getAsBoolean()
           && ((sinceCommit > idleNanos && walBytes >= idleMinWalBytes) || sinceCommit > longIdleNanos)) {
         if (checkpoint("PASSIVE") && checkpoint("TRUNCATE")) {
           truncatedSinceCommit = true;
           checkpointedWalBytes = 0;
+          restartWanted = false;
         }
       }
     } catch (SQLException e) {

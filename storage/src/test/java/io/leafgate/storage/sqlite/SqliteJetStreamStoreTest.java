@@ -168,6 +168,26 @@ class SqliteJetStreamStoreTest {
     }
   }
 
+  /** A burst past the checkpoint threshold, then silence: the WAL is still truncated once idle. */
+  @Test
+  void anIdleStoreTruncatesItsWalAfterABurstPastTheCheckpointThreshold() throws Exception {
+    try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
+      js.syncer().idleNanos = TimeUnit.MILLISECONDS.toNanos(500);
+      StreamStore s = js.createStream(record("S"));
+      Path wal = js.file().resolveSibling("leafgate.db-wal");
+      // One large commit, then none: the sync thread's checkpoint finds the threshold passed, and
+      // the engine has no next commit in which to restart the log.
+      for (int i = 1; i <= 15_000; i++) {
+        s.append("a." + (i % 3), null, new byte[400], i, i, null);
+      }
+      js.commit(null);
+      assertTrue(Files.size(wal) > SqliteSyncer.CHECKPOINT_WAL_BYTES, "the burst passed the threshold");
+      Await.until(Duration.ofSeconds(15), () -> SqliteDatabase.sizeOrZero(wal) == 0 ? null
+          : "WAL still " + SqliteDatabase.sizeOrZero(wal) + " bytes");
+      assertEquals(15_000, s.state().msgs());
+    }
+  }
+
   @Test
   void aQuietStoreDoesNotCheckpointAfterEachMessage() throws Exception {
     try (SqliteJetStreamStore js = SqliteJetStreamStore.open(dir, Options.defaults())) {
