@@ -16,10 +16,12 @@ import org.tinylog.Logger;
  * running unchanged. Each changed setting is either applied live or logged as
  * {@code <key> changed: restart needed}.
  *
- * <p>Today no setting is applied live: every key of the file is read once at start-up by the module
- * that owns it (listeners, store, limits, authorization, uplink), and the log level comes from the
- * {@code -D/-V} flags, not from the file. A key becomes live by moving it from {@link #SETTINGS}'s
- * restart list to an applier here, once its module can take a new value safely.
+ * <p>Live today: {@code uplink.replay_rate} and {@code uplink.replay_window} (the pace of a replay,
+ * which an operator may want to change during a long drain without interrupting it). Every other key
+ * of the file is read once at start-up by the module that owns it (listeners, store, limits,
+ * authorization, the rest of the uplink), and the log level comes from the {@code -D/-V} flags, not
+ * from the file. A key becomes live by giving it an applier ({@link Live}), once its module can take
+ * a new value safely.
  *
  * <p>The comparison is always against what runs, not against the last file read, so a second
  * SIGHUP still reports what the first could not apply. Secrets are never logged, only key names.
@@ -28,6 +30,9 @@ final class ConfigReload {
 
   /** One setting as the config file names it, and how to read it from the options. */
   record Setting(String key, Function<ServerOptions, Object> value) {}
+
+  /** The uplink keys that are applied live. */
+  static final java.util.Set<String> LIVE_UPLINK_KEYS = java.util.Set.of("replay_rate", "replay_window");
 
   /** Every setting of the file, in the order the default config documents them. */
   static final List<Setting> SETTINGS = List.of(
@@ -54,9 +59,18 @@ final class ConfigReload {
       // The block's text, and what the files it names hold: a renewed certificate or credentials
       // file at the same path counts too.
       new Setting("leafnodes", o -> List.of(String.valueOf(block(o, "leafnodes")), filesOf(o.extraBlocks.get("leafnodes")))),
-      new Setting("uplink", o -> block(o, "uplink")),
+      // The pacing keys are live; the rest of the block needs a restart.
+      new Setting("uplink", o -> blockWithout(o, "uplink", LIVE_UPLINK_KEYS)),
+      new Setting("uplink.replay_rate", o -> pacing(o).replayRate),
+      new Setting("uplink.replay_window", o -> pacing(o).replayWindow),
       // As for mqtt.tls: the paths, verify, timeout and a digest of the files.
       new Setting("tls", o -> o.tls));
+
+  /** Applies a changed setting to the running gateway; false when it cannot (then a restart is needed). */
+  @FunctionalInterface
+  interface Live {
+    boolean apply(ServerOptions fresh);
+  }
 
   /** Reads the configuration again; the command line's {@code ConfigOptions} in practice. */
   @FunctionalInterface
@@ -66,18 +80,22 @@ final class ConfigReload {
 
   private final Loader loader;
   private final ServerOptions running;
+  /** What runs: the start-up values, and those applied live since. */
   private final List<Object> runningSnapshot;
   private final SystemdNotify systemd;
+  private final java.util.Map<String, Live> live;
 
   /**
    * @param loader reads the file and applies the flags, as at start-up
    * @param running the options the gateway was started with; never modified
+   * @param live the appliers of the settings that can change while running, by key
    */
-  ConfigReload(Loader loader, ServerOptions running, SystemdNotify systemd) {
+  ConfigReload(Loader loader, ServerOptions running, SystemdNotify systemd, java.util.Map<String, Live> live) {
     this.loader = loader;
     this.running = running;
-    this.runningSnapshot = snapshot(running);
+    this.runningSnapshot = new ArrayList<>(snapshot(running));
     this.systemd = systemd;
+    this.live = live;
   }
 
   /** Handles one SIGHUP; runs on the signal thread, one reload at a time. */
@@ -100,15 +118,28 @@ final class ConfigReload {
         Logger.error("Reload refused, the running configuration stays: {}", e.toString());
         return;
       }
-      List<String> changed = changedKeys(runningSnapshot, snapshot(fresh));
+      List<Object> freshSnapshot = snapshot(fresh);
+      List<String> changed = changedKeys(runningSnapshot, freshSnapshot);
+      List<String> needRestart = new ArrayList<>();
       for (String key : changed) {
-        Logger.warn("{} changed: restart needed", key);
+        int i = indexOf(key);
+        Live applier = live.get(key);
+        if (applier != null && applier.apply(fresh)) {
+          Logger.info("{} changed: applied ({} -> {})", key, runningSnapshot.get(i), freshSnapshot.get(i));
+          runningSnapshot.set(i, freshSnapshot.get(i));
+        } else {
+          Logger.warn("{} changed: restart needed", key);
+          needRestart.add(key);
+        }
       }
       if (changed.isEmpty()) {
         Logger.info("Reloaded {}: no setting differs from the running configuration", running.configFile);
+      } else if (needRestart.isEmpty()) {
+        Logger.info("Reloaded {}: {} setting(s) changed, all applied", running.configFile, changed.size());
       } else {
-        Logger.warn("Reloaded {}: {} setting(s) changed, none can be applied live; "
-            + "run `systemctl restart leafgate` to apply them", running.configFile, changed.size());
+        Logger.warn("Reloaded {}: {} setting(s) changed, {} need a restart ({}); "
+            + "run `systemctl restart leafgate` to apply them", running.configFile, changed.size(), needRestart.size(),
+            String.join(", ", needRestart));
       }
     } finally {
       systemd.ready("Ready");
@@ -141,6 +172,35 @@ final class ConfigReload {
       }
     }
     return out;
+  }
+
+  private static int indexOf(String key) {
+    for (int i = 0; i < SETTINGS.size(); i++) {
+      if (SETTINGS.get(i).key().equals(key)) {
+        return i;
+      }
+    }
+    throw new IllegalArgumentException(key);
+  }
+
+  /** A block's text without the given keys (at its top level), or null when there is no block. */
+  private static Object blockWithout(ServerOptions o, String name, java.util.Set<String> keys) {
+    ConfigValue v = o.extraBlocks.get(name);
+    if (v == null || !v.isMap()) {
+      return v == null ? null : v.toString();
+    }
+    java.util.Map<String, String> rest = new java.util.TreeMap<>();
+    for (java.util.Map.Entry<String, ConfigValue> e : v.asMap().entrySet()) {
+      if (!keys.contains(e.getKey().toLowerCase(java.util.Locale.ROOT))) {
+        rest.put(e.getKey(), String.valueOf(e.getValue()));
+      }
+    }
+    return rest.toString();
+  }
+
+  /** The uplink's replay pacing as the file sets it (the defaults when it does not). */
+  private static io.leafgate.hub.UplinkConfig pacing(ServerOptions o) {
+    return io.leafgate.hub.UplinkConfig.parse(o, new io.leafgate.leaf.config.ConfigReader());
   }
 
   private static Object block(ServerOptions o, String name) {

@@ -232,6 +232,24 @@ public final class Gateway implements AutoCloseable {
     return uplink;
   }
 
+  /**
+   * Applies the replay pacing of a reloaded configuration ({@code uplink.replay_rate} and
+   * {@code replay_window}) to the running uplink; false when there is none to apply it to.
+   */
+  public boolean applyUplinkPacing(ServerOptions fresh) {
+    if (uplink == null) {
+      return false;
+    }
+    UplinkConfig c = UplinkConfig.parse(fresh, new ConfigReader());
+    try {
+      uplink.setPacing(c.replayRate, c.replayWindow);
+      return true;
+    } catch (IOException e) {
+      Logger.warn("Uplink: the new replay pacing was not applied: {}", e.getMessage());
+      return false;
+    }
+  }
+
   /** The local JetStream, or null when it is disabled. */
   public JetStreamEngine jetStream() {
     return jetStream;

@@ -180,7 +180,9 @@ public final class Main implements Callable<Integer> {
         systemd.close();
         return 1;
       }
-      ConfigReload configReload = new ConfigReload(this::load, o, systemd);
+      ConfigReload configReload = new ConfigReload(this::load, o, systemd, java.util.Map.of(
+          "uplink.replay_rate", g::applyUplinkPacing,
+          "uplink.replay_window", g::applyUplinkPacing));
       if (exitAfterStart) {
         // The launcher's class-data-sharing training run: it records the classes of a start-up
         // only. Those of a first client load from the jars when one comes; archiving them too

@@ -40,6 +40,50 @@ class ConfigReloadTest {
   }
 
   @Test
+  void theUplinkReplayPaceIsItsOwnSettingApartFromTheRestOfTheBlock() throws Exception {
+    String hub = "leafnodes { remotes = [ { urls: [\"nats-leaf://hub:7422\"] } ] }\n";
+    ServerOptions a = load(hub + "uplink { buffer: [\"t.>\"], replay_rate: 100 }\n");
+    assertEquals(List.of("uplink.replay_rate", "uplink.replay_window"), ConfigReload.changedKeys(a,
+        load(hub + "uplink { buffer: [\"t.>\"], replay_rate: 0, replay_window: 64 }\n")));
+    assertEquals(List.of("uplink"), ConfigReload.changedKeys(a,
+        load(hub + "uplink { buffer: [\"t.>\", \"a.>\"], replay_rate: 100 }\n")));
+    assertEquals(List.of(), ConfigReload.changedKeys(a, load(hub + "uplink {\n  replay_rate: 100\n  buffer: [\"t.>\"]\n}\n")));
+  }
+
+  /** A SIGHUP applies the live keys through their appliers and remembers them as running. */
+  @Test
+  void liveSettingsAreAppliedOnceAndTheRestNeedsARestart() throws Exception {
+    String hub = "leafnodes { remotes = [ { urls: [\"nats-leaf://hub:7422\"] } ] }\n";
+    Path f = dir.resolve("leafgate.conf");
+    ServerOptions running = load(hub + "uplink { buffer: [\"t.>\"], replay_rate: 100 }\n");
+    running.configFile = f;
+    java.util.List<Long> applied = new java.util.ArrayList<>();
+    boolean[] accept = {true};
+    ConfigReload r = new ConfigReload(() -> {
+      try {
+        return load(Files.readString(f));
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }, running,
+        new SystemdNotify(java.util.Map.of(), 1, a -> { }),
+        java.util.Map.of("uplink.replay_rate", fresh -> {
+          applied.add(io.leafgate.hub.UplinkConfig.parse(fresh, new io.leafgate.leaf.config.ConfigReader()).replayRate);
+          return accept[0];
+        }));
+    Files.writeString(f, hub + "uplink { buffer: [\"t.>\"], replay_rate: 500 }\n");
+    r.reload();
+    assertEquals(List.of(500L), applied);
+    r.reload(); // the same file again: 500 runs now, nothing to apply
+    assertEquals(List.of(500L), applied);
+    accept[0] = false;
+    Files.writeString(f, hub + "uplink { buffer: [\"t.>\"], replay_rate: 7 }\n");
+    r.reload(); // refused by the applier: still 500 running, so the next reload tries again
+    r.reload();
+    assertEquals(List.of(500L, 7L, 7L), applied);
+  }
+
+  @Test
   void mqttTlsChangesNeedARestartEvenWhenOnlyTheFilesWereRenewed() throws Exception {
     Path cert = dir.resolve("server.pem");
     Path key = dir.resolve("server-key.pem");

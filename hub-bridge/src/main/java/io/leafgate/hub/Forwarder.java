@@ -300,6 +300,13 @@ final class Forwarder implements HubLink.Listener {
     pullMore();
   }
 
+  /** The replay rate or window changed (a reload, on the link's loop): go on with the new pace. */
+  void paceChanged() {
+    lastRefillNanos = System.nanoTime();
+    tokens = Math.min(tokens, Math.max(cfg.replayRate / 10.0, 1));
+    pump();
+  }
+
   private void refill() {
     if (cfg.replayRate <= 0) {
       return;

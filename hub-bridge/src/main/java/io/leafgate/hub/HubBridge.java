@@ -56,7 +56,7 @@ public final class HubBridge implements AutoCloseable {
         throw new IOException("uplink.buffer needs the local JetStream (jetstream is disabled)");
       }
       ensureStream();
-      ensureConsumer();
+      ensureConsumer(cfg.replayWindow);
       String epoch;
       try {
         epoch = engine.call(e -> e.stream(cfg.stream).epoch(), 5000);
@@ -110,7 +110,31 @@ public final class HubBridge implements AutoCloseable {
     }
   }
 
-  private void ensureConsumer() throws IOException {
+  /**
+   * Applies new replay pacing while running (a SIGHUP reload): messages per second (0: unlimited)
+   * and the window of unconfirmed messages. Any thread. A window that needs more unacknowledged
+   * messages than the forwarder's consumer allows updates the consumer first; the forwarder takes
+   * the new values on the link's loop and goes on at once.
+   */
+  public void setPacing(long rate, int window) throws IOException {
+    if (forwarder != null && pendingFor(window) != pendingFor(cfg.replayWindow)) {
+      ensureConsumer(window);
+    }
+    link.loop().execute(() -> {
+      cfg.replayRate = rate;
+      cfg.replayWindow = window;
+      if (forwarder != null) {
+        forwarder.paceChanged();
+      }
+    });
+  }
+
+  /** The forwarder consumer's max_ack_pending for a replay window: the window, queued and in flight, with room. */
+  private static int pendingFor(int window) {
+    return Math.max(1000, window * 4);
+  }
+
+  private void ensureConsumer(int window) throws IOException {
     Map<String, Object> c = new LinkedHashMap<>();
     c.put("durable_name", Forwarder.CONSUMER);
     c.put("description", "leafgate uplink forwarder: acknowledged when the hub confirms");
@@ -118,7 +142,7 @@ public final class HubBridge implements AutoCloseable {
     c.put("ack_policy", "explicit");
     c.put("ack_wait", FORWARDER_ACK_WAIT);
     c.put("max_deliver", -1);
-    c.put("max_ack_pending", Math.max(1000, cfg.replayWindow * 4));
+    c.put("max_ack_pending", pendingFor(window));
     c.put("max_waiting", 16);
     Map<String, Object> req = new LinkedHashMap<>();
     req.put("stream_name", cfg.stream);

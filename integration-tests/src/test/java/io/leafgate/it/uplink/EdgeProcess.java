@@ -66,6 +66,20 @@ public final class EdgeProcess implements AutoCloseable {
     return this;
   }
 
+  /** Writes the configuration file again (the same head, a new body), for a reload. */
+  public void rewriteConfig(String configBody) throws IOException {
+    Files.writeString(config, "server_name: edge1\nport: -1\nhttp_port: -1\nmqtt { port: -1 }\nstore_dir: \""
+        + dir.resolve("data").toAbsolutePath() + "\"\n" + configBody);
+  }
+
+  /** SIGHUP, as {@code systemctl reload leafgate} sends. */
+  public void reload() throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(process.pid())).inheritIO().start();
+    if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+      throw new AssertionError("kill -HUP " + process.pid() + " failed");
+    }
+  }
+
   /** SIGKILL: no shutdown hook, no flush, like a power cut for the process. */
   public void kill() throws InterruptedException {
     process.destroyForcibly();
