@@ -56,6 +56,12 @@ final class PahoV3 implements AutoCloseable {
     o.setCleanSession(true);
     o.setConnectionTimeout(5);
     o.setAutomaticReconnect(false);
+    // Paho's synchronous publish returns when the PUBACK is in, but its in-flight count drops a
+    // moment later on another thread (eclipse-paho/paho.mqtt.java#551); with its default limit of 10,
+    // back-to-back QoS 1 publishes on a busy machine then fail in the client with "Too many
+    // publishes in progress" (seen against nats-server's listener). A publish still waits for its
+    // PUBACK; only the client's own bookkeeping gets room.
+    o.setMaxInflight(1000);
     if (options != null) {
       options.accept(o);
     }
