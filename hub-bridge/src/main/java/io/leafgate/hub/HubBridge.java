@@ -116,8 +116,8 @@ public final class HubBridge implements AutoCloseable {
    * messages than the forwarder's consumer allows updates the consumer first; the forwarder takes
    * the new values on the link's loop and goes on at once.
    */
-  public void setPacing(long rate, int window) throws IOException {
-    if (forwarder != null && pendingFor(window) != pendingFor(cfg.replayWindow)) {
+  public synchronized void setPacing(long rate, int window) throws IOException {
+    if (forwarder != null && pendingFor(window) != consumerMaxAckPending) {
       ensureConsumer(window);
     }
     link.loop().execute(() -> {
@@ -128,6 +128,9 @@ public final class HubBridge implements AutoCloseable {
       }
     });
   }
+
+  /** What the forwarder's consumer allows now (set at start and by {@link #setPacing}, under its lock). */
+  private int consumerMaxAckPending;
 
   /** The forwarder consumer's max_ack_pending for a replay window: the window, queued and in flight, with room. */
   private static int pendingFor(int window) {
@@ -151,6 +154,7 @@ public final class HubBridge implements AutoCloseable {
     if (r.get("error") instanceof Map<?, ?> e) {
       throw new IOException("cannot create the uplink forwarder: " + e.get("description"));
     }
+    consumerMaxAckPending = pendingFor(window);
   }
 
   @Override

@@ -27,8 +27,7 @@ public final class EdgeProcess implements AutoCloseable {
     this.dir = dir;
     Files.createDirectories(dir);
     this.config = dir.resolve("leafgate.conf");
-    Files.writeString(config, "server_name: edge1\nport: -1\nhttp_port: -1\nmqtt { port: -1 }\nstore_dir: \""
-        + dir.resolve("data").toAbsolutePath() + "\"\n" + configBody);
+    rewriteConfig(configBody);
   }
 
   static Path repoRoot() {
@@ -66,7 +65,7 @@ public final class EdgeProcess implements AutoCloseable {
     return this;
   }
 
-  /** Writes the configuration file again (the same head, a new body), for a reload. */
+  /** Writes the configuration file: its head (name, free ports, store) and {@code configBody}; again for a reload. */
   public void rewriteConfig(String configBody) throws IOException {
     Files.writeString(config, "server_name: edge1\nport: -1\nhttp_port: -1\nmqtt { port: -1 }\nstore_dir: \""
         + dir.resolve("data").toAbsolutePath() + "\"\n" + configBody);

@@ -16,7 +16,6 @@ import io.nats.client.PullSubscribeOptions;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
 import io.nats.client.api.MessageInfo;
-import io.nats.client.api.StreamConfiguration;
 import io.nats.client.api.StreamInfo;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -138,10 +137,7 @@ class UplinkBufferTest {
     Path snapshot = tmp.resolve("snapshot");
     int n = 100;
     try (hub) {
-      try (Connection hc = Nats.connect(hub.clientUrl())) {
-        hc.jetStreamManagement().addStream(StreamConfiguration.builder().name("TELEMETRY").subjects("telemetry.>")
-            .duplicateWindow(Duration.ofSeconds(1)).build());
-      }
+      UplinkFixture.createHubStream(hub, Duration.ofSeconds(1));
       hub.stop();
       try (Gateway edge = UplinkFixture.gateway(edgeDir, cfg);
            Connection edgeClient = Nats.connect("nats://127.0.0.1:" + edge.natsPort())) {
@@ -204,9 +200,7 @@ class UplinkBufferTest {
 
   /** The hub stream the uplink's {@code hub_stream} names. */
   static void createHubStream(NatsServerProcess hub) throws Exception {
-    try (Connection hc = Nats.connect(hub.clientUrl())) {
-      hc.jetStreamManagement().addStream(StreamConfiguration.builder().name("TELEMETRY").subjects("telemetry.>").build());
-    }
+    UplinkFixture.createHubStream(hub, null);
   }
 
   static void awaitHubCount(NatsServerProcess hub, long expected) {

@@ -13,7 +13,6 @@ import io.nats.client.Nats;
 import io.nats.client.Options;
 import io.nats.client.PullSubscribeOptions;
 import io.nats.client.api.PublishAck;
-import io.nats.client.api.StreamConfiguration;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,11 +35,8 @@ class UplinkCrashTest {
   void killedDuringIslandIngestAndDuringReplayTheHubGetsEveryAckedMessageOnceInOrder(@TempDir Path tmp) throws Exception {
     NatsServerProcess hub = UplinkFixture.hub(tmp.resolve("hub"), "");
     try (hub) {
-      try (Connection hc = Nats.connect(hub.clientUrl())) {
-        // A one-second duplicate window: dedupe at the hub cannot hide a duplicate from this test.
-        hc.jetStreamManagement().addStream(StreamConfiguration.builder().name("TELEMETRY").subjects("telemetry.>")
-            .duplicateWindow(Duration.ofSeconds(1)).build());
-      }
+      // A one-second duplicate window: dedupe at the hub cannot hide a duplicate from this test.
+      UplinkFixture.createHubStream(hub, Duration.ofSeconds(1));
       String cfg = UplinkFixture.remote(hub) + "uplink {\n  buffer: [\"telemetry.>\"]\n  hub_stream: TELEMETRY\n"
           + "  replay_window: 64\n  replay_rate: 2000\n}\n";
       hub.stop();
@@ -59,7 +55,7 @@ class UplinkCrashTest {
         // Replay, killed in the middle.
         hub.restart();
         long total = acked.size();
-        Await.until(Duration.ofSeconds(30), () -> hubCount(hub) > 50 ? null : "replay has not started: " + edge.uplink());
+        Await.until(Duration.ofSeconds(30), () -> UplinkFixture.hubCount(hub) > 50 ? null : "replay has not started: " + edge.uplink());
         edge.kill();
         long t0 = System.nanoTime();
         Await.until(Duration.ofSeconds(5), () -> System.nanoTime() - t0 > 1_500_000_000L ? null : "outlasting the window");
@@ -141,14 +137,6 @@ class UplinkCrashTest {
       }
     }
     return from + n;
-  }
-
-  private static long hubCount(NatsServerProcess hub) {
-    try (Connection hc = Nats.connect(hub.clientUrl())) {
-      return hc.jetStreamManagement().getStreamInfo("TELEMETRY").getStreamState().getMsgCount();
-    } catch (Exception e) {
-      return -1;
-    }
   }
 
   private static List<Integer> hubContents(NatsServerProcess hub) throws Exception {

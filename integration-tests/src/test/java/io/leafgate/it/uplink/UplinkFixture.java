@@ -41,6 +41,30 @@ final class UplinkFixture {
     return Gateway.start(o);
   }
 
+  /**
+   * The hub stream TELEMETRY on {@code telemetry.>} that the uplink's {@code hub_stream} names;
+   * {@code duplicateWindow} null for the hub's default.
+   */
+  static void createHubStream(NatsServerProcess hub, Duration duplicateWindow) throws Exception {
+    try (Connection hc = io.nats.client.Nats.connect(hub.clientUrl())) {
+      io.nats.client.api.StreamConfiguration.Builder b = io.nats.client.api.StreamConfiguration.builder()
+          .name("TELEMETRY").subjects("telemetry.>");
+      if (duplicateWindow != null) {
+        b.duplicateWindow(duplicateWindow);
+      }
+      hc.jetStreamManagement().addStream(b.build());
+    }
+  }
+
+  /** Messages in the hub stream TELEMETRY, or -1 when the hub does not answer. */
+  static long hubCount(NatsServerProcess hub) {
+    try (Connection hc = io.nats.client.Nats.connect(hub.clientUrl())) {
+      return hc.jetStreamManagement().getStreamInfo("TELEMETRY").getStreamState().getMsgCount();
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
   static String remote(NatsServerProcess hub) {
     return "leafnodes {\n  reconnect: \"200ms\"\n  reconnect_max: \"1s\"\n  ping_interval: \"1s\"\n"
         + "  remotes = [ { urls: [\"nats-leaf://127.0.0.1:" + hub.leafPort() + "\"] } ]\n}\n";

@@ -7,7 +7,6 @@ import io.leafgate.it.harness.Await;
 import io.leafgate.it.harness.NatsServerProcess;
 import io.nats.client.Connection;
 import io.nats.client.Nats;
-import io.nats.client.api.StreamConfiguration;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,9 +22,7 @@ class UplinkReloadTest {
   void aSighupChangesThePaceOfARunningDrain(@TempDir Path tmp) throws Exception {
     NatsServerProcess hub = UplinkFixture.hub(tmp.resolve("hub"), "");
     try (hub) {
-      try (Connection hc = Nats.connect(hub.clientUrl())) {
-        hc.jetStreamManagement().addStream(StreamConfiguration.builder().name("TELEMETRY").subjects("telemetry.>").build());
-      }
+      UplinkFixture.createHubStream(hub, null);
       String head = UplinkFixture.remote(hub) + "uplink {\n  buffer: [\"telemetry.>\"]\n  hub_stream: TELEMETRY\n";
       hub.stop();
       EdgeProcess edge = new EdgeProcess(tmp.resolve("edge"), head + "  replay_rate: 20\n}\n");
@@ -43,13 +40,13 @@ class UplinkReloadTest {
           return b instanceof Number x && x.longValue() == n ? null : "backlog is " + b;
         });
         hub.restart();
-        Await.until(Duration.ofSeconds(30), () -> hubCount(hub) > 0 ? null : "the drain has not started: " + edge.uplink());
+        Await.until(Duration.ofSeconds(30), () -> UplinkFixture.hubCount(hub) > 0 ? null : "the drain has not started: " + edge.uplink());
         // At 20 messages a second the drain needs 20 s; unlimited, well under a second.
         // A larger window too: the forwarder's consumer must then allow more unacknowledged messages.
         edge.rewriteConfig(head + "  replay_rate: 0\n  replay_window: 512\n}\n");
         edge.reload();
-        Await.until(Duration.ofSeconds(10), () -> hubCount(hub) == n ? null
-            : "hub holds " + hubCount(hub) + " of " + n + " after the reload\n" + edge.log());
+        Await.until(Duration.ofSeconds(10), () -> UplinkFixture.hubCount(hub) == n ? null
+            : "hub holds " + UplinkFixture.hubCount(hub) + " of " + n + " after the reload\n" + edge.log());
         assertTrue(edge.log().contains("uplink.replay_rate changed: applied (20 -> 0)"), edge.log());
         assertTrue(edge.log().contains("uplink.replay_window changed: applied (256 -> 512)"), edge.log());
         assertTrue(!edge.log().contains("restart needed"), edge.log());
@@ -63,14 +60,6 @@ class UplinkReloadTest {
       } finally {
         edge.close();
       }
-    }
-  }
-
-  private static long hubCount(NatsServerProcess hub) {
-    try (Connection hc = Nats.connect(hub.clientUrl())) {
-      return hc.jetStreamManagement().getStreamInfo("TELEMETRY").getStreamState().getMsgCount();
-    } catch (Exception e) {
-      return -1;
     }
   }
 }

@@ -342,8 +342,8 @@ final class SqliteSyncer implements AutoCloseable {
   private long walFrameBytes() {
     try {
       if (walIndex == null) {
-        walIndex = FileChannel.open(Path.of(walFile + "").resolveSibling(walFile.getFileName().toString()
-            .replaceFirst("-wal$", "-shm")), StandardOpenOption.READ);
+        walIndex = FileChannel.open(walFile.resolveSibling(walFile.getFileName().toString().replaceFirst("-wal$", "-shm")),
+            StandardOpenOption.READ);
       }
       walIndexHeader.clear();
       if (walIndex.read(walIndexHeader, 0) < 20) {
